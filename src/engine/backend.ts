@@ -1,0 +1,31 @@
+// The Backend interface: a kernel table plus the memory those kernels can address. Backends are
+// plain values created by a factory and passed to an Engine explicitly (there is no registry).
+// `ref` allocates ordinary ArrayBuffers; `wasm` hands out regions of one shared WebAssembly.Memory.
+
+import type { KernelName, Kernels } from './kernels.js';
+
+/** A byte range of backend memory; typed-array views are made over `buffer` at `byteOffset`. */
+export interface MemoryRegion {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly kernels: Kernels;
+  /** Threads kernels may use (1 for ref). */
+  readonly threads: number;
+  /** Kernels with a backend-specific implementation; the rest are the ref kernels over its memory. */
+  readonly native: ReadonlySet<KernelName>;
+  /** Human-readable facts for benchmarks and `inspect` (e.g. "relaxed-simd, 2 threads"). */
+  readonly description: string;
+  /** Reserves a zero-filled region of at least `bytes` bytes, 64-byte aligned. Arenas call this. */
+  reserve(bytes: number): MemoryRegion;
+  /** Returns a region obtained from reserve(). */
+  unreserve(region: MemoryRegion): void;
+  /** Total bytes currently reserved. */
+  reservedBytes(): number;
+  /** Stops worker threads and releases memory. The backend is unusable afterwards. */
+  dispose(): Promise<void>;
+}
