@@ -2,6 +2,7 @@
 // plain values created by a factory and passed to an Engine explicitly (there is no registry).
 // `ref` allocates ordinary ArrayBuffers; `wasm` hands out regions of one shared WebAssembly.Memory.
 
+import type { AnyArray, DType } from './dtype.js';
 import type { KernelName, Kernels } from './kernels.js';
 
 /** A byte range of backend memory; typed-array views are made over `buffer` at `byteOffset`. */
@@ -26,6 +27,15 @@ export interface Backend {
   unreserve(region: MemoryRegion): void;
   /** Total bytes currently reserved. */
   reservedBytes(): number;
+  /**
+   * Optional storage override: how many bytes an element of a dtype takes and how to view it.
+   * Only the float64 test oracle uses it (f32 tensors stored as Float64Array so the ref kernels run
+   * in double precision for finite-difference checks); real backends leave it undefined.
+   */
+  readonly storage?: {
+    bytes(dtype: DType): number;
+    make(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): AnyArray;
+  };
   /** Stops worker threads and releases memory. The backend is unusable afterwards. */
   dispose(): Promise<void>;
 }

@@ -1,0 +1,9 @@
+// Entry point of the kernel module: re-exports every kernel family so one build yields one wasm
+// module. The ABI (export names, argument order, flag encodings) is mirrored in
+// src/engine/backends/wasm/abi.ts; change both together.
+
+export * from './gemm';
+export * from './matvec';
+export * from './elementwise';
+export * from './rows';
+export * from './debug';

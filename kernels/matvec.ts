@@ -1,0 +1,150 @@
+// Decode-shaped products: Y[i, j] (+)= Σ_p X[i, p] · W[j, p] for a few rows of X (m ≤ 8) and W
+// stored n x k (nn.Linear layout) as f32, bf16 or f16, widened in registers. Four W rows share
+// each load of X; W streams once per call, so this runs at memory bandwidth. Also the read-
+// bandwidth probe used as the benchmark roofline. Threading: the caller gives the W row range.
+
+import { fma4, hsum4, bf16ToF32, f16ToF32, f16x4, DT_F32, DT_BF16 } from './simd';
+
+@inline function widenLo(w: v128, dt: i32): v128 {
+  const u = i32x4.extend_low_i16x8_u(w);
+  return dt == DT_BF16 ? i32x4.shl(u, 16) : f16x4(u);
+}
+
+@inline function widenHi(w: v128, dt: i32): v128 {
+  const u = i32x4.extend_high_i16x8_u(w);
+  return dt == DT_BF16 ? i32x4.shl(u, 16) : f16x4(u);
+}
+
+@inline function w1(p: usize, dt: i32): f32 {
+  if (dt == DT_F32) return load<f32>(p);
+  const h = <u32>load<u16>(p);
+  return dt == DT_BF16 ? bf16ToF32(h) : f16ToF32(h);
+}
+
+@inline function put(y: usize, v: f32, acc: bool): void {
+  store<f32>(y, acc ? load<f32>(y) + v : v);
+}
+
+/** Four W rows (r0 + q*rs) against one x of length k, f32 weights. */
+function dot4f32(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
+  let p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const o = <usize>p << 2;
+    const x0 = v128.load(x + o);
+    const x1 = v128.load(x + o, 16);
+    a0 = fma4(v128.load(r0 + o), x0, a0); b0 = fma4(v128.load(r0 + o, 16), x1, b0);
+    a1 = fma4(v128.load(r1 + o), x0, a1); b1 = fma4(v128.load(r1 + o, 16), x1, b1);
+    a2 = fma4(v128.load(r2 + o), x0, a2); b2 = fma4(v128.load(r2 + o, 16), x1, b2);
+    a3 = fma4(v128.load(r3 + o), x0, a3); b3 = fma4(v128.load(r3 + o, 16), x1, b3);
+  }
+  let s0 = hsum4(f32x4.add(a0, b0)), s1 = hsum4(f32x4.add(a1, b1));
+  let s2 = hsum4(f32x4.add(a2, b2)), s3 = hsum4(f32x4.add(a3, b3));
+  for (; p < k; p++) {
+    const o = <usize>p << 2;
+    const xv = load<f32>(x + o);
+    s0 += load<f32>(r0 + o) * xv; s1 += load<f32>(r1 + o) * xv;
+    s2 += load<f32>(r2 + o) * xv; s3 += load<f32>(r3 + o) * xv;
+  }
+  put(y, s0, acc); put(y + 4, s1, acc); put(y + 8, s2, acc); put(y + 12, s3, acc);
+}
+
+/** Four W rows of 16-bit weights (bf16 or f16) against one x of length k. */
+function dot4h(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool, dt: i32): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
+  let p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const o = <usize>p << 1;
+    const x0 = v128.load(x + (o << 1));
+    const x1 = v128.load(x + (o << 1), 16);
+    let w = v128.load(r0 + o);
+    a0 = fma4(widenLo(w, dt), x0, a0); b0 = fma4(widenHi(w, dt), x1, b0);
+    w = v128.load(r1 + o);
+    a1 = fma4(widenLo(w, dt), x0, a1); b1 = fma4(widenHi(w, dt), x1, b1);
+    w = v128.load(r2 + o);
+    a2 = fma4(widenLo(w, dt), x0, a2); b2 = fma4(widenHi(w, dt), x1, b2);
+    w = v128.load(r3 + o);
+    a3 = fma4(widenLo(w, dt), x0, a3); b3 = fma4(widenHi(w, dt), x1, b3);
+  }
+  let s0 = hsum4(f32x4.add(a0, b0)), s1 = hsum4(f32x4.add(a1, b1));
+  let s2 = hsum4(f32x4.add(a2, b2)), s3 = hsum4(f32x4.add(a3, b3));
+  for (; p < k; p++) {
+    const o = <usize>p << 1;
+    const xv = load<f32>(x + (o << 1));
+    s0 += w1(r0 + o, dt) * xv; s1 += w1(r1 + o, dt) * xv;
+    s2 += w1(r2 + o, dt) * xv; s3 += w1(r3 + o, dt) * xv;
+  }
+  put(y, s0, acc); put(y + 4, s1, acc); put(y + 8, s2, acc); put(y + 12, s3, acc);
+}
+
+/** One W row against one x (row-range tails). */
+function dot1(r: usize, x: usize, k: i32, dt: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let p = 0;
+  if (dt == DT_F32) {
+    for (; p + 8 <= k; p += 8) {
+      const o = <usize>p << 2;
+      s0 = fma4(v128.load(r + o), v128.load(x + o), s0);
+      s1 = fma4(v128.load(r + o, 16), v128.load(x + o, 16), s1);
+    }
+  } else {
+    for (; p + 8 <= k; p += 8) {
+      const o = <usize>p << 1;
+      const w = v128.load(r + o);
+      s0 = fma4(widenLo(w, dt), v128.load(x + (o << 1)), s0);
+      s1 = fma4(widenHi(w, dt), v128.load(x + (o << 1), 16), s1);
+    }
+  }
+  let s = hsum4(f32x4.add(s0, s1));
+  const es: usize = dt == DT_F32 ? 4 : 2;
+  for (; p < k; p++) s += w1(r + <usize>p * es, dt) * load<f32>(x + (<usize>p << 2));
+  return s;
+}
+
+/**
+ * y[i, j] (+)= Σ_p x[i, p] · w[j, p] for i < m, j in [start, end). x: m x k f32, w: n x k of dtype
+ * dt, y: m x n f32. flags: bit2 accumulate, bits 3-4 dtype (same encoding as gemm).
+ */
+export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, flags: i32, start: i32, end: i32, _scratch: usize): void {
+  const acc = (flags & 4) != 0;
+  const dt = (flags >> 3) & 3;
+  const es: usize = dt == DT_F32 ? 4 : 2;
+  const rs = <usize>k * es;
+  let j = start;
+  for (; j + 4 <= end; j += 4) {
+    const r0 = w + <usize>j * rs;
+    for (let i = 0; i < m; i++) {
+      const xi = x + ((<usize>i * <usize>k) << 2);
+      const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
+      if (dt == DT_F32) dot4f32(r0, rs, xi, k, yi, acc);
+      else dot4h(r0, rs, xi, k, yi, acc, dt);
+    }
+  }
+  for (; j < end; j++) {
+    for (let i = 0; i < m; i++) {
+      const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
+      put(yi, dot1(w + <usize>j * rs, x + ((<usize>i * <usize>k) << 2), k, dt), acc);
+    }
+  }
+}
+
+/**
+ * Read-bandwidth probe: sums f32 lanes of bytes [start*64, end*64) from p and stores the sum at
+ * scratch (so the loads are live). Four independent accumulators, 64 bytes per iteration.
+ */
+export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): void {
+  let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  let q = p + (<usize>start << 6);
+  const e = p + (<usize>end << 6);
+  for (; q < e; q += 64) {
+    a = f32x4.add(a, v128.load(q));
+    b = f32x4.add(b, v128.load(q, 16));
+    c = f32x4.add(c, v128.load(q, 32));
+    d = f32x4.add(d, v128.load(q, 48));
+  }
+  store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
+}

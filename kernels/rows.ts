@@ -1,0 +1,336 @@
+// Per-row kernels over a row range [start, end): softmax, RMSNorm, LayerNorm (forward and the
+// row part of backward), cross entropy, reductions, RoPE and embedding gather. Column-split
+// companions (weight gradients, scatterAdd) take a column range instead, so no two threads write
+// the same element. Sums of many terms accumulate in f64 lanes; GroupNorm and dropout are ref only.
+
+import { hsum4, hmax4, loadW4, loadW1, dtSize } from './simd';
+
+@inline function rowMax(p: usize, dim: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) m = f32x4.max(m, v128.load(p + (<usize>j << 2)));
+  let s = hmax4(m);
+  for (; j < dim; j++) s = max(s, load<f32>(p + (<usize>j << 2)));
+  return s;
+}
+
+@inline function scaleRow(p: usize, out: usize, dim: i32, k: f32): void {
+  const v = f32x4.splat(k);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) v128.store(out + (<usize>j << 2), f32x4.mul(v128.load(p + (<usize>j << 2)), v));
+  for (; j < dim; j++) store<f32>(out + (<usize>j << 2), load<f32>(p + (<usize>j << 2)) * k);
+}
+
+export function softmax(x: usize, out: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const xo = x + ((<usize>r * <usize>dim) << 2);
+    const oo = out + ((<usize>r * <usize>dim) << 2);
+    const mx = rowMax(xo, dim);
+    if (mx == -Infinity) {
+      memory.fill(oo, 0, <usize>dim << 2);
+      continue;
+    }
+    let s: f64 = 0;
+    for (let j = 0; j < dim; j++) {
+      const e = Mathf.exp(load<f32>(xo + (<usize>j << 2)) - mx);
+      store<f32>(oo + (<usize>j << 2), e);
+      s += e;
+    }
+    scaleRow(oo, oo, dim, <f32>(1 / s));
+  }
+}
+
+export function softmax_backward(y: usize, gy: usize, gx: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(y + o + (<usize>j << 2)), v128.load(gy + o + (<usize>j << 2))));
+    let d = hsum4(acc);
+    for (; j < dim; j++) d += load<f32>(y + o + (<usize>j << 2)) * load<f32>(gy + o + (<usize>j << 2));
+    const dv = f32x4.splat(d);
+    j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = o + (<usize>j << 2);
+      v128.store(gx + q, f32x4.mul(v128.load(y + q), f32x4.sub(v128.load(gy + q), dv)));
+    }
+    for (; j < dim; j++) {
+      const q = o + (<usize>j << 2);
+      store<f32>(gx + q, load<f32>(y + q) * (load<f32>(gy + q) - d));
+    }
+  }
+}
+
+/** Σ x² of one row. */
+@inline function rowSumSq(p: usize, dim: i32): f32 {
+  let a = f32x4.splat(0), b = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= dim; j += 8) {
+    const u = v128.load(p + (<usize>j << 2)), v = v128.load(p + (<usize>j << 2), 16);
+    a = f32x4.add(a, f32x4.mul(u, u));
+    b = f32x4.add(b, f32x4.mul(v, v));
+  }
+  let s = hsum4(f32x4.add(a, b));
+  for (; j < dim; j++) { const v = load<f32>(p + (<usize>j << 2)); s += v * v; }
+  return s;
+}
+
+export function rmsnorm(x: usize, w: usize, out: usize, rstd: usize, dim: i32, eps: f32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    const rs = <f32>(1 / Math.sqrt(<f64>rowSumSq(x + o, dim) / <f64>dim + <f64>eps));
+    const v = f32x4.splat(rs);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = <usize>j << 2;
+      v128.store(out + o + q, f32x4.mul(f32x4.mul(v128.load(x + o + q), v), v128.load(w + q)));
+    }
+    for (; j < dim; j++) { const q = <usize>j << 2; store<f32>(out + o + q, load<f32>(x + o + q) * rs * load<f32>(w + q)); }
+    if (rstd != 0) store<f32>(rstd + (<usize>r << 2), rs);
+  }
+}
+
+/** gx rows of RMSNorm backward (gw is the column pass norm_backward_gw). */
+export function rmsnorm_backward(x: usize, w: usize, rstd: usize, gy: usize, gx: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = <usize>j << 2;
+      acc = f32x4.add(acc, f32x4.mul(f32x4.mul(v128.load(gy + o + q), v128.load(w + q)), v128.load(x + o + q)));
+    }
+    let dot = hsum4(acc);
+    for (; j < dim; j++) { const q = <usize>j << 2; dot += load<f32>(gy + o + q) * load<f32>(w + q) * load<f32>(x + o + q); }
+    const c = (rs * rs * rs * dot) / <f32>dim;
+    const vr = f32x4.splat(rs), vc = f32x4.splat(c);
+    j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = <usize>j << 2;
+      v128.store(gx + o + q, f32x4.sub(f32x4.mul(f32x4.mul(vr, v128.load(w + q)), v128.load(gy + o + q)), f32x4.mul(vc, v128.load(x + o + q))));
+    }
+    for (; j < dim; j++) { const q = <usize>j << 2; store<f32>(gx + o + q, rs * load<f32>(w + q) * load<f32>(gy + o + q) - c * load<f32>(x + o + q)); }
+  }
+}
+
+/**
+ * Weight/bias gradients of RMSNorm (mean = 0) and LayerNorm for columns [start, end) of dim:
+ * gw[a, c] += Σ_{r ≡ a mod A} gy[r, c]·(x[r, c] − mean[r])·rstd[r], gb[a, c] += Σ gy[r, c], in f64.
+ * mean / gw / gb may be 0 (absent).
+ */
+export function norm_backward_gw(x: usize, mean: usize, rstd: usize, gy: usize, gw: usize, gb: usize, rows: i32, dim: i32, aRows: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let a = 0; a < aRows; a++) {
+    for (let c = start; c < end; c++) {
+      let sw: f64 = 0, sb: f64 = 0;
+      for (let r = a; r < rows; r += aRows) {
+        const q = (<usize>r * <usize>dim + <usize>c) << 2;
+        const g = <f64>load<f32>(gy + q);
+        const mu: f32 = mean != 0 ? load<f32>(mean + (<usize>r << 2)) : 0;
+        sw += g * <f64>((load<f32>(x + q) - mu) * load<f32>(rstd + (<usize>r << 2)));
+        sb += g;
+      }
+      const t = (<usize>a * <usize>dim + <usize>c) << 2;
+      if (gw != 0) store<f32>(gw + t, <f32>(<f64>load<f32>(gw + t) + sw));
+      if (gb != 0) store<f32>(gb + t, <f32>(<f64>load<f32>(gb + t) + sb));
+    }
+  }
+}
+
+export function layernorm(x: usize, w: usize, b: usize, out: usize, mean: usize, rstd: usize, dim: i32, aRows: i32, eps: f32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    const ao = (<usize>(r % aRows) * <usize>dim) << 2;
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, v128.load(x + o + (<usize>j << 2)));
+    let s = hsum4(acc);
+    for (; j < dim; j++) s += load<f32>(x + o + (<usize>j << 2));
+    const mu = s / <f32>dim;
+    const vm = f32x4.splat(mu);
+    acc = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= dim; j += 4) { const d = f32x4.sub(v128.load(x + o + (<usize>j << 2)), vm); acc = f32x4.add(acc, f32x4.mul(d, d)); }
+    let v = hsum4(acc);
+    for (; j < dim; j++) { const d = load<f32>(x + o + (<usize>j << 2)) - mu; v += d * d; }
+    const rs = <f32>(1 / Math.sqrt(<f64>v / <f64>dim + <f64>eps));
+    const vr = f32x4.splat(rs);
+    j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = <usize>j << 2;
+      let y = f32x4.mul(f32x4.sub(v128.load(x + o + q), vm), vr);
+      if (w != 0) y = f32x4.mul(y, v128.load(w + ao + q));
+      if (b != 0) y = f32x4.add(y, v128.load(b + ao + q));
+      v128.store(out + o + q, y);
+    }
+    for (; j < dim; j++) {
+      const q = <usize>j << 2;
+      let y = (load<f32>(x + o + q) - mu) * rs;
+      if (w != 0) y *= load<f32>(w + ao + q);
+      if (b != 0) y += load<f32>(b + ao + q);
+      store<f32>(out + o + q, y);
+    }
+    if (mean != 0) store<f32>(mean + (<usize>r << 2), mu);
+    if (rstd != 0) store<f32>(rstd + (<usize>r << 2), rs);
+  }
+}
+
+/** gx rows of LayerNorm backward (w may be 0 = ones). */
+export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize, dim: i32, aRows: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    const ao = (<usize>(r % aRows) * <usize>dim) << 2;
+    const mu = load<f32>(mean + (<usize>r << 2));
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    let sg: f32 = 0, sgx: f32 = 0;
+    for (let j = 0; j < dim; j++) {
+      const q = <usize>j << 2;
+      const xh = (load<f32>(x + o + q) - mu) * rs;
+      const g = load<f32>(gy + o + q);
+      const gh = w != 0 ? g * load<f32>(w + ao + q) : g;
+      sg += gh;
+      sgx += gh * xh;
+    }
+    const mg = sg / <f32>dim, mgx = sgx / <f32>dim;
+    for (let j = 0; j < dim; j++) {
+      const q = <usize>j << 2;
+      const xh = (load<f32>(x + o + q) - mu) * rs;
+      const g = load<f32>(gy + o + q);
+      const gh = w != 0 ? g * load<f32>(w + ao + q) : g;
+      store<f32>(gx + o + q, rs * (gh - mg - xh * mgx));
+    }
+  }
+}
+
+export function cross_entropy(logits: usize, targets: usize, losses: usize, lse: usize, vocab: i32, ignore: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = logits + ((<usize>r * <usize>vocab) << 2);
+    const mx = rowMax(o, vocab);
+    let s: f64 = 0;
+    for (let j = 0; j < vocab; j++) s += <f64>Mathf.exp(load<f32>(o + (<usize>j << 2)) - mx);
+    const l = <f32>(<f64>mx + Math.log(s));
+    store<f32>(lse + (<usize>r << 2), l);
+    const t = load<i32>(targets + (<usize>r << 2));
+    store<f32>(losses + (<usize>r << 2), t == ignore ? 0 : l - load<f32>(o + (<usize>t << 2)));
+  }
+}
+
+export function cross_entropy_backward(logits: usize, targets: usize, lse: usize, gl: usize, vocab: i32, ignore: i32, ceScale: f32, zScale: f32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>vocab) << 2;
+    const t = load<i32>(targets + (<usize>r << 2));
+    if (t == ignore) {
+      memory.fill(gl + o, 0, <usize>vocab << 2);
+      continue;
+    }
+    const l = load<f32>(lse + (<usize>r << 2));
+    const c = ceScale + zScale * l;
+    for (let j = 0; j < vocab; j++) {
+      const q = o + (<usize>j << 2);
+      store<f32>(gl + q, Mathf.exp(load<f32>(logits + q) - l) * c);
+    }
+    const q = o + (<usize>t << 2);
+    store<f32>(gl + q, load<f32>(gl + q) - ceScale);
+  }
+}
+
+/**
+ * x [outer, len, inner] -> out [outer, inner]; op 0 sum (f64 accumulation), 1 max (NaN wins).
+ * split 0: [start, end) is a range of outer; split 1: a range of inner (columns).
+ */
+export function reduce(op: i32, x: usize, out: usize, outer: i32, len: i32, inner: i32, split: i32, start: i32, end: i32, _scratch: usize): void {
+  const o0 = split == 0 ? start : 0, o1 = split == 0 ? end : outer;
+  const i0 = split == 0 ? 0 : start, i1 = split == 0 ? inner : end;
+  for (let o = o0; o < o1; o++) {
+    const base = x + ((<usize>o * <usize>len * <usize>inner) << 2);
+    for (let i = i0; i < i1; i++) {
+      let p = base + (<usize>i << 2);
+      const step = <usize>inner << 2;
+      if (op == 0) {
+        let s: f64 = 0;
+        if (inner == 1) {
+          let a = f64x2.splat(0), b = f64x2.splat(0);
+          let l = 0;
+          for (; l + 4 <= len; l += 4) {
+            const v = v128.load(p + (<usize>l << 2));
+            a = f64x2.add(a, f64x2.promote_low_f32x4(v));
+            b = f64x2.add(b, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+          }
+          const t = f64x2.add(a, b);
+          s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+          for (; l < len; l++) s += <f64>load<f32>(p + (<usize>l << 2));
+        } else {
+          for (let l = 0; l < len; l++) { s += <f64>load<f32>(p); p += step; }
+        }
+        store<f32>(out + ((<usize>o * <usize>inner + <usize>i) << 2), <f32>s);
+      } else {
+        let m: f32 = -Infinity;
+        for (let l = 0; l < len; l++) {
+          const v = load<f32>(p);
+          if (v > m || v != v) m = v;
+          p += step;
+        }
+        store<f32>(out + ((<usize>o * <usize>inner + <usize>i) << 2), m);
+      }
+    }
+  }
+}
+
+/**
+ * Rotate-half RoPE over rows [start, end) of (batch·t); invFreq[half] given (f32); sign = -1 for the
+ * inverse. Angles are f32 (pos·invFreq rounded), cos/sin in f64 then rounded, as the ref does.
+ */
+export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, invFreq: usize, sign: f32, start: i32, end: i32, scratch: usize): void {
+  const half = dim >> 1;
+  const cs = scratch, sn = scratch + (<usize>half << 2);
+  for (let r = start; r < end; r++) {
+    const pos = <f32>load<i32>(positions + (<usize>r << 2));
+    for (let i = 0; i < half; i++) {
+      const ang = <f64>(pos * load<f32>(invFreq + (<usize>i << 2)));
+      store<f32>(cs + (<usize>i << 2), <f32>Math.cos(ang));
+      store<f32>(sn + (<usize>i << 2), sign * <f32>Math.sin(ang));
+    }
+    for (let h = 0; h < heads; h++) {
+      const o = (<usize>(r * heads + h) * <usize>dim) << 2;
+      const hb = <usize>half << 2;
+      let i = 0;
+      for (; i + 4 <= half; i += 4) {
+        const q = <usize>i << 2;
+        const x1 = v128.load(x + o + q), x2 = v128.load(x + o + hb + q);
+        const c = v128.load(cs + q), s = v128.load(sn + q);
+        v128.store(out + o + q, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+        v128.store(out + o + hb + q, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+      }
+      for (; i < half; i++) {
+        const q = <usize>i << 2;
+        const x1 = load<f32>(x + o + q), x2 = load<f32>(x + o + hb + q);
+        const c = load<f32>(cs + q), s = load<f32>(sn + q);
+        store<f32>(out + o + q, x1 * c - x2 * s);
+        store<f32>(out + o + hb + q, x2 * c + x1 * s);
+      }
+    }
+  }
+}
+
+/** out[i, :] = table[ids[i], :] widened, for rows i in [start, end). */
+export function gather(table: usize, dt: i32, ids: usize, out: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  const es = dtSize(dt);
+  for (let i = start; i < end; i++) {
+    const src = table + <usize>load<i32>(ids + (<usize>i << 2)) * <usize>dim * es;
+    const dst = out + ((<usize>i * <usize>dim) << 2);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) v128.store(dst + (<usize>j << 2), loadW4(src + <usize>j * es, dt));
+    for (; j < dim; j++) store<f32>(dst + (<usize>j << 2), loadW1(src + <usize>j * es, dt));
+  }
+}
+
+/** gTable[ids[i], c] += g[i, c] for all i, columns c in [start, end) (in order of i). */
+export function scatter_add(g: usize, ids: usize, gt: usize, n: i32, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let i = 0; i < n; i++) {
+    const src = g + ((<usize>i * <usize>dim) << 2);
+    const dst = gt + ((<usize>load<i32>(ids + (<usize>i << 2)) * <usize>dim) << 2);
+    let c = start;
+    for (; c + 4 <= end; c += 4) { const q = <usize>c << 2; v128.store(dst + q, f32x4.add(v128.load(dst + q), v128.load(src + q))); }
+    for (; c < end; c++) { const q = <usize>c << 2; store<f32>(dst + q, load<f32>(dst + q) + load<f32>(src + q)); }
+  }
+}

@@ -1,0 +1,103 @@
+// The SIMD shim every kernel is written against: 4-lane f32 load/store/fma/horizontal sum, the
+// bf16/f16 -> f32 widening (scalar and 4-lane) and a 4x4 transpose. The same sources build twice:
+// with relaxed SIMD enabled fma4 is f32x4.relaxed_madd (a real FMA), otherwise mul + add.
+// No kernels live here, and nothing here touches memory beyond the pointers it is given.
+
+@inline export function load4(p: usize): v128 {
+  return v128.load(p);
+}
+
+@inline export function store4(p: usize, v: v128): void {
+  v128.store(p, v);
+}
+
+@inline export function splat4(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+/** a·b + c. */
+@inline export function fma4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+@inline export function hsum4(v: v128): f32 {
+  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  const t = f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2));
+  return f32x4.extract_lane(t, 0);
+}
+
+@inline export function hmax4(v: v128): f32 {
+  const s = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  const t = f32x4.max(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2));
+  return f32x4.extract_lane(t, 0);
+}
+
+// ---- storage types: 0 = f32, 1 = bf16, 2 = f16 ------------------------------------------------
+
+export const DT_F32: i32 = 0;
+export const DT_BF16: i32 = 1;
+export const DT_F16: i32 = 2;
+
+@inline export function bf16ToF32(h: u32): f32 {
+  return reinterpret<f32>(h << 16);
+}
+
+/** Exact IEEE half -> f32 (subnormals via the 2^112 scale, inf/NaN by exponent fix-up). */
+@inline export function f16ToF32(h: u32): f32 {
+  const m = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000); // 2^112
+  let u = reinterpret<u32>(m);
+  if ((h & 0x7c00) == 0x7c00) u |= 0x7f800000;
+  return reinterpret<f32>(u | ((h & 0x8000) << 16));
+}
+
+/** Four u16 lanes already zero-extended to u32 (bf16 bits) -> f32x4. */
+@inline export function bf16x4(u: v128): v128 {
+  return i32x4.shl(u, 16);
+}
+
+/** Four u16 lanes already zero-extended to u32 (f16 bits) -> f32x4, exact. */
+@inline export function f16x4(u: v128): v128 {
+  const mag = i32x4.shl(v128.and(u, i32x4.splat(0x7fff)), 13);
+  let f = f32x4.mul(mag, f32x4.splat(reinterpret<f32>(0x77800000)));
+  const e = v128.and(u, i32x4.splat(0x7c00));
+  f = v128.or(f, v128.and(i32x4.eq(e, i32x4.splat(0x7c00)), i32x4.splat(0x7f800000)));
+  return v128.or(f, i32x4.shl(v128.and(u, i32x4.splat(0x8000)), 16));
+}
+
+/** Four consecutive elements of storage type dt at p, widened to f32x4. */
+@inline export function loadW4(p: usize, dt: i32): v128 {
+  if (dt == DT_F32) return v128.load(p);
+  const u = v128.load16x4_u(p);
+  return dt == DT_BF16 ? bf16x4(u) : f16x4(u);
+}
+
+/** One element of storage type dt at p, widened to f32. */
+@inline export function loadW1(p: usize, dt: i32): f32 {
+  if (dt == DT_F32) return load<f32>(p);
+  const h = <u32>load<u16>(p);
+  return dt == DT_BF16 ? bf16ToF32(h) : f16ToF32(h);
+}
+
+/** Element size in bytes of storage type dt. */
+@inline export function dtSize(dt: i32): usize {
+  return dt == DT_F32 ? 4 : 2;
+}
+
+// ---- 4x4 transpose (rows r0..r3 -> columns) ----------------------------------------------------
+
+@inline export function tr0(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 0, 1, 4, 5);
+}
+@inline export function tr1(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 2, 3, 6, 7);
+}
+@inline export function tr2(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5);
+}
+@inline export function tr3(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 2, 3, 6, 7);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// The `chameleon` command line. Each subcommand is a thin adapter over the library: it parses
+// arguments (commander), runs the work with progress on stderr, and prints results (human text, or
+// JSON with --json). Errors the user can fix are printed as one clear line with exit code 2.
+
+import { Command } from 'commander';
+import { ChameleonError } from '../util/errors.js';
+import { runDoctor } from './doctor.js';
+
+const program = new Command();
+program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
+
+program
+  .command('doctor')
+  .description('check the compute engine on this machine: wasm SIMD variant, threads, a GEMM and a gradient check')
+  .option('--json', 'print one JSON object')
+  .option('--threads <n>', 'worker threads (default: all cores)', (v) => parseInt(v, 10))
+  .action(async (opts: { json?: boolean; threads?: number }) => {
+    await runDoctor({ json: Boolean(opts.json), threads: opts.threads });
+  });
+
+program
+  .command('start')
+  .description('the main job: until the demo model ships, the engine self-check (doctor)')
+  .action(async () => {
+    await runDoctor({ json: false });
+    console.log('\nNext: `npm run bench -- kernels` measures GEMM/matvec throughput against this machine\'s memory bandwidth.');
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ChameleonError) {
+    console.error(`chameleon: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});
