@@ -6,6 +6,8 @@
 import { Command } from 'commander';
 import { ChameleonError } from '../util/errors.js';
 import { runDoctor } from './doctor.js';
+import { parseIntOption } from './common.js';
+import { inspectCommand, logitsCommand, parityCommand } from './model-commands.js';
 
 const program = new Command();
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -14,9 +16,37 @@ program
   .command('doctor')
   .description('check the compute engine on this machine: wasm SIMD variant, threads, a GEMM and a gradient check')
   .option('--json', 'print one JSON object')
-  .option('--threads <n>', 'worker threads (default: all cores)', (v) => parseInt(v, 10))
+  .option('--threads <n>', 'worker threads (default: all cores)', parseIntOption)
   .action(async (opts: { json?: boolean; threads?: number }) => {
     await runDoctor({ json: Boolean(opts.json), threads: opts.threads });
+  });
+
+program
+  .command('parity <fixture-dir>')
+  .description('compare the model (and image tokenizer) with Hugging Face reference outputs in <fixture-dir>/expected.json')
+  .option('--json', 'one JSON object per check')
+  .option('--backend <name>', 'wasm (default) or ref')
+  .option('--threads <n>', 'worker threads', parseIntOption)
+  .action(async (dir: string, opts: { json?: boolean; backend?: string; threads?: number }) => {
+    await parityCommand(dir, opts);
+  });
+
+program
+  .command('inspect <model-dir>')
+  .description('config summary, parameter count by group, dtypes and the memory the model needs')
+  .option('--json', 'print one JSON object')
+  .action((dir: string, opts: { json?: boolean }) => inspectCommand(dir, opts));
+
+program
+  .command('logits')
+  .description('logits of every position for a list of token ids (debugging, cross-implementation checks)')
+  .requiredOption('--model <dir>', 'Hugging Face Chameleon directory')
+  .requiredOption('--ids <list>', 'comma-separated token ids, e.g. 0,5,9')
+  .option('--json', 'print {"logits": number[][]}')
+  .option('--backend <name>', 'wasm (default) or ref')
+  .option('--threads <n>', 'worker threads', parseIntOption)
+  .action(async (opts: { model: string; ids: string; json?: boolean; backend?: string; threads?: number }) => {
+    await logitsCommand(opts);
   });
 
 program

@@ -1,4 +1,4 @@
-// Helpers shared by the ref kernel files: a lazily built f16 -> f32 lookup table, widening of a run of
+// Helpers shared by the ref kernel files: lazily built bf16/f16 -> f32 lookup tables, widening of a run of
 // bf16/f16 bits to f32, and stride coalescing for the N-d strided loops (binary, broadcast, permute).
 // No kernels live here.
 
@@ -15,6 +15,19 @@ export function f16Table(): Float32Array {
     f16Lut = t;
   }
   return f16Lut;
+}
+
+let bf16Lut: Float32Array | null = null;
+
+/** All 65536 bf16 bit patterns widened to f32 (256 KiB, built on first use). */
+export function bf16Table(): Float32Array {
+  if (bf16Lut === null) {
+    const t = new Float32Array(65536);
+    const u = new Uint32Array(t.buffer);
+    for (let h = 0; h < 65536; h++) u[h] = h << 16;
+    bf16Lut = t;
+  }
+  return bf16Lut;
 }
 
 /** out[outOff + j] = src[srcOff + j] read as dtype and widened to f32, for j < len. */

@@ -1,0 +1,75 @@
+// Hugging Face checkpoint directories for Chameleon: load (config.json + safetensors, single or
+// sharded; bf16/f16 weights kept or widened) and save (config.json + model.safetensors, sharded
+// above a size) in the layout transformers' ChameleonForConditionalGeneration.from_pretrained reads.
+// Node adapter: all file access of the model layer lives here.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChameleonError, FormatError } from '../util/errors.js';
+import type { Engine } from '../engine/engine.js';
+import { openSafetensors, saveSharded, type SafetensorsArchive } from '../io/safetensors.node.js';
+import type { TensorToWrite } from '../io/safetensors.js';
+import { ParamStore } from '../nn/params.js';
+import { ChameleonModel, declareChameleonParams } from './chameleon.js';
+import { parseHfConfig, toHfConfigJson, type ChameleonConfig } from './config.js';
+
+export interface LoadModelOptions {
+  /** 'keep': bf16/f16 matrices stay half precision (half the memory; inference only). Default 'f32'. */
+  weights?: 'f32' | 'keep';
+  onTensor?: (name: string, bytes: number) => void;
+}
+
+/** Reads and validates `<dir>/config.json`. */
+export function readConfig(dir: string): ChameleonConfig {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new FormatError(`${dir}: no config.json (is this a Hugging Face Chameleon directory?)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseHfConfig(json);
+}
+
+/** Loads a Chameleon language model from a Hugging Face directory (the VQ model is ignored here). */
+export function loadChameleon(engine: Engine, dir: string, opts: LoadModelOptions = {}): ChameleonModel {
+  const config = readConfig(dir);
+  let archive: SafetensorsArchive | null = null;
+  try {
+    archive = openSafetensors(dir);
+    const store = new ParamStore(engine);
+    declareChameleonParams(store, config);
+    store.load(archive, { ignore: (n) => n.startsWith('model.vqmodel.'), weights: opts.weights ?? 'f32', onTensor: opts.onTensor });
+    return new ChameleonModel(engine, config, store);
+  } finally {
+    archive?.close();
+  }
+}
+
+export interface SaveModelOptions {
+  /** Shard above this many bytes (HF default 5 GB). */
+  maxShardBytes?: number;
+  /** Extra tensors to write alongside (e.g. `model.vqmodel.*` of the image tokenizer). */
+  extraTensors?: TensorToWrite[];
+}
+
+/** Writes config.json and the weights (f32 as stored, or the stored half dtype) into dir. */
+export function saveChameleon(model: ChameleonModel, dir: string, opts: SaveModelOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors: TensorToWrite[] = model.params.list().map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: [...t.shape],
+    data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice(),
+  }));
+  for (const t of opts.extraTensors ?? []) {
+    if (tensors.some((x) => x.name === t.name)) throw new ChameleonError(`saveChameleon: tensor ${t.name} given twice`);
+    tensors.push(t);
+  }
+  saveSharded(dir, tensors, { maxShardBytes: opts.maxShardBytes });
+  const cfgJson = toHfConfigJson({ ...model.config, torchDtype: model.params.list()[0]?.dtype === 'bf16' ? 'bfloat16' : 'float32' } as ChameleonConfig);
+  const tmp = join(dir, `.config.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(cfgJson, null, 2) + '\n');
+  renameSync(tmp, join(dir, 'config.json'));
+}

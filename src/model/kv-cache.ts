@@ -1,0 +1,87 @@
+// KV cache for prefill and decode: per layer, keys and values [B, Smax, Hk, D] after QK-norm and
+// RoPE, in an arena of its own so a finished request returns its memory (dispose). Rows can be
+// copied between caches (a shared prompt prefix computed once). Paging and eviction are left out.
+
+import { ChameleonError, ShapeError } from '../util/errors.js';
+import { Arena } from '../engine/arena.js';
+import type { Engine } from '../engine/engine.js';
+import { Tensor } from '../engine/tensor.js';
+import { ops } from '../engine/index.js';
+import type { ChameleonConfig } from './config.js';
+
+export class KVCache {
+  readonly k: Tensor[] = [];
+  readonly v: Tensor[] = [];
+  /** Positions filled so far (the same for every row; rows differ only by left padding). */
+  length = 0;
+  private readonly arena: Arena;
+  private disposed = false;
+
+  constructor(
+    readonly engine: Engine,
+    cfg: ChameleonConfig,
+    readonly batch: number,
+    readonly maxLen: number,
+  ) {
+    if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(maxLen) || maxLen < 1) {
+      throw new ShapeError(`KVCache: invalid batch ${batch} or length ${maxLen}`);
+    }
+    const shape = [batch, maxLen, cfg.numKeyValueHeads, cfg.headDim]; // [B, Smax, Hk, D]
+    const per = shape.reduce((a, b) => a * b, 1);
+    this.arena = new Arena('kv-cache', engine.backend, Math.max(1 << 20, per * 4 * 2 * cfg.numHiddenLayers + 4096));
+    for (let l = 0; l < cfg.numHiddenLayers; l++) {
+      this.k.push(new Tensor(engine, shape, 'f32', this.arena.alloc('f32', per, true), 0));
+      this.v.push(new Tensor(engine, shape, 'f32', this.arena.alloc('f32', per, true), 0));
+    }
+  }
+
+  /** Throws unless T new tokens of batch B fit. */
+  check(batch: number, t: number): void {
+    if (this.disposed) throw new ChameleonError('KVCache used after dispose()');
+    if (batch !== this.batch) throw new ShapeError(`KVCache: batch ${batch} does not match the cache's ${this.batch}`);
+    if (this.length + t > this.maxLen) throw new ShapeError(`KVCache: ${this.length} + ${t} tokens exceed the cache length ${this.maxLen}`);
+  }
+
+  /** Writes new keys/values [B, T, Hk, D] of layer l at the current length; returns the full buffers. */
+  append(l: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    this.engine.noGrad(() => {
+      ops.assignSlice(this.k[l], k, 1, this.length);
+      ops.assignSlice(this.v[l], v, 1, this.length);
+    });
+    return { k: this.k[l], v: this.v[l] };
+  }
+
+  /** Called by the model after every layer has appended T tokens. */
+  advance(t: number): void {
+    this.length += t;
+  }
+
+  /** Forgets positions ≥ n (e.g. to re-decode from a shared prefix). */
+  truncate(n: number): void {
+    if (n < 0 || n > this.length) throw new ShapeError(`KVCache: cannot truncate to ${n} (length ${this.length})`);
+    this.length = n;
+  }
+
+  /** Copies the first `len` positions of row `from` of `src` into row `to` of this cache. */
+  copyRow(src: KVCache, from: number, to: number, len = src.length): void {
+    if (src.k.length !== this.k.length || len > this.maxLen || len > src.length) throw new ShapeError('KVCache.copyRow: incompatible caches');
+    const [, , hk, d] = this.k[0].shape;
+    const row = hk * d;
+    for (let l = 0; l < this.k.length; l++) {
+      for (const [a, b] of [[src.k[l], this.k[l]], [src.v[l], this.v[l]]] as const) {
+        const s = a.f32().subarray(from * src.maxLen * row, from * src.maxLen * row + len * row);
+        b.f32().set(s, to * this.maxLen * row);
+      }
+    }
+  }
+
+  bytes(): number {
+    return this.k.reduce((s, t) => s + t.data.byteLength * 2, 0);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.arena.dispose();
+  }
+}
