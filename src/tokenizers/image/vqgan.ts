@@ -3,7 +3,7 @@
 // the differentiable training path (encoder -> straight-through quantizer -> decoder) and uint8
 // post-processing. Leaves out image file decoding/resizing (pre-processing) and the GAN/perceptual losses.
 
-import { ops, type Engine, type Tensor } from '../../engine/index.js';
+import type { Engine, Tensor } from '../../engine/index.js';
 import { ParamStore, type LoadOptions, type TensorSource } from '../../nn/params.js';
 import { ChameleonError, ShapeError, fmtShape } from '../../util/errors.js';
 import { conv, declareConv, type ConvParams, type VqForwardOptions } from './blocks.js';

@@ -1,0 +1,98 @@
+// Arenas: bump allocators over chunks of backend memory. The engine keeps one arena per lifetime
+// (parameters, gradients, optimizer state, long-lived state such as KV caches, per-step scratch).
+// Scratch is released to a mark at the end of each scope; the others live until disposed.
+// No free of individual tensors: see docs/memory.md for the ownership rule.
+import { DTYPES } from './dtype.js';
+const ALIGN = 64;
+const MIN_CHUNK = 16 << 20;
+export class Arena {
+    name;
+    backend;
+    minChunk;
+    chunks = [];
+    current = -1;
+    /** Bytes handed out (after alignment) and not yet released. */
+    live = 0;
+    peak = 0;
+    constructor(name, backend, minChunk = MIN_CHUNK) {
+        this.name = name;
+        this.backend = backend;
+        this.minChunk = minChunk;
+    }
+    /**
+     * A typed array of n elements in backend memory. Contents are zero when `zero` is true (default),
+     * otherwise unspecified (the caller's kernel must overwrite every element).
+     */
+    alloc(dtype, n, zero = true) {
+        const storage = this.backend.storage;
+        const elBytes = storage ? storage.bytes(dtype) : DTYPES[dtype].bytes;
+        const bytes = Math.max(ALIGN, Math.ceil((n * elBytes) / ALIGN) * ALIGN);
+        let c = this.current >= 0 ? this.chunks[this.current] : undefined;
+        if (!c || c.used + bytes > c.region.byteLength) {
+            c = this.nextChunk(bytes);
+        }
+        const off = c.region.byteOffset + c.used;
+        c.used += bytes;
+        this.live += bytes;
+        if (this.live > this.peak)
+            this.peak = this.live;
+        const arr = storage ? storage.make(dtype, c.region.buffer, off, n) : DTYPES[dtype].make(c.region.buffer, off, n);
+        if (zero)
+            arr.fill(0);
+        return arr;
+    }
+    nextChunk(bytes) {
+        // Reuse a later, already reserved chunk if it is big enough (after a release), else reserve.
+        for (let i = this.current + 1; i < this.chunks.length; i++) {
+            const c = this.chunks[i];
+            if (c.used === 0 && c.region.byteLength >= bytes) {
+                if (i !== this.current + 1) {
+                    // keep chunk order = allocation order so marks stay meaningful
+                    this.chunks.splice(i, 1);
+                    this.chunks.splice(this.current + 1, 0, c);
+                }
+                this.current++;
+                return c;
+            }
+        }
+        const size = Math.max(this.minChunk, bytes);
+        const region = this.backend.reserve(size);
+        const chunk = { region, used: 0 };
+        this.chunks.splice(this.current + 1, 0, chunk);
+        this.current++;
+        return chunk;
+    }
+    mark() {
+        return { chunk: this.current, used: this.current >= 0 ? this.chunks[this.current].used : 0 };
+    }
+    /** Frees everything allocated after `m` (the memory is reused by later allocations). */
+    release(m) {
+        for (let i = this.chunks.length - 1; i > m.chunk; i--) {
+            this.live -= this.chunks[i].used;
+            this.chunks[i].used = 0;
+        }
+        if (m.chunk >= 0) {
+            const c = this.chunks[m.chunk];
+            this.live -= c.used - m.used;
+            c.used = m.used;
+        }
+        this.current = m.chunk;
+    }
+    /** Frees everything; chunks stay reserved for reuse. */
+    reset() {
+        this.release({ chunk: -1, used: 0 });
+    }
+    /** Returns all chunks to the backend. */
+    dispose() {
+        for (const c of this.chunks)
+            this.backend.unreserve(c.region);
+        this.chunks.length = 0;
+        this.current = -1;
+        this.live = 0;
+    }
+    stats() {
+        const reservedBytes = this.chunks.reduce((s, c) => s + c.region.byteLength, 0);
+        return { name: this.name, liveBytes: this.live, peakBytes: this.peak, reservedBytes };
+    }
+}
+//# sourceMappingURL=arena.js.map

@@ -1,0 +1,35 @@
+import type { AnyArray, DType } from './dtype.js';
+import type { KernelName, Kernels } from './kernels.js';
+/** A byte range of backend memory; typed-array views are made over `buffer` at `byteOffset`. */
+export interface MemoryRegion {
+    readonly buffer: ArrayBufferLike;
+    readonly byteOffset: number;
+    readonly byteLength: number;
+}
+export interface Backend {
+    readonly name: string;
+    readonly kernels: Kernels;
+    /** Threads kernels may use (1 for ref). */
+    readonly threads: number;
+    /** Kernels with a backend-specific implementation; the rest are the ref kernels over its memory. */
+    readonly native: ReadonlySet<KernelName>;
+    /** Human-readable facts for benchmarks and `inspect` (e.g. "relaxed-simd, 2 threads"). */
+    readonly description: string;
+    /** Reserves a zero-filled region of at least `bytes` bytes, 64-byte aligned. Arenas call this. */
+    reserve(bytes: number): MemoryRegion;
+    /** Returns a region obtained from reserve(). */
+    unreserve(region: MemoryRegion): void;
+    /** Total bytes currently reserved. */
+    reservedBytes(): number;
+    /**
+     * Optional storage override: how many bytes an element of a dtype takes and how to view it.
+     * Only the float64 test oracle uses it (f32 tensors stored as Float64Array so the ref kernels run
+     * in double precision for finite-difference checks); real backends leave it undefined.
+     */
+    readonly storage?: {
+        bytes(dtype: DType): number;
+        make(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): AnyArray;
+    };
+    /** Stops worker threads and releases memory. The backend is unusable afterwards. */
+    dispose(): Promise<void>;
+}

@@ -1,0 +1,255 @@
+// Reference elementwise kernels: strided binary ops with broadcasting, unary ops and their gradients,
+// affine, fill and dtype casts. The op switch sits outside every element loop. Not here: ops with
+// two tensor inputs and fused math (swiglu lives in loss.ts), reductions (movement.ts).
+import { f32ToBf16, f32ToF16 } from '../../dtype.js';
+import { coalesce, numel, widenRun } from './util.js';
+/** out[o + j] = a[ao + j·sa] op b[bo + j·sb] for j < len. */
+function binaryRun(op, a, ao, sa, b, bo, sb, out, o, len) {
+    switch (op) {
+        case 'add':
+            for (let j = 0; j < len; j++)
+                out[o + j] = a[ao + j * sa] + b[bo + j * sb];
+            return;
+        case 'sub':
+            for (let j = 0; j < len; j++)
+                out[o + j] = a[ao + j * sa] - b[bo + j * sb];
+            return;
+        case 'mul':
+            for (let j = 0; j < len; j++)
+                out[o + j] = a[ao + j * sa] * b[bo + j * sb];
+            return;
+        case 'div':
+            for (let j = 0; j < len; j++)
+                out[o + j] = a[ao + j * sa] / b[bo + j * sb];
+            return;
+        case 'max':
+            // Math.max/min propagate NaN, as torch.maximum/minimum do.
+            for (let j = 0; j < len; j++)
+                out[o + j] = Math.max(a[ao + j * sa], b[bo + j * sb]);
+            return;
+        case 'min':
+            for (let j = 0; j < len; j++)
+                out[o + j] = Math.min(a[ao + j * sa], b[bo + j * sb]);
+            return;
+    }
+}
+/** out[idx] = a[idx·aStrides] op b[idx·bStrides] over outShape (out dense). */
+export function binary(op, a, b, out, outShape, aStrides, bStrides) {
+    const total = numel(outShape);
+    if (total === 0)
+        return;
+    const { shape, strides } = coalesce(outShape, [aStrides, bStrides]);
+    const [as, bs] = strides;
+    const rank = shape.length;
+    const len = shape[rank - 1];
+    const sa = as[rank - 1];
+    const sb = bs[rank - 1];
+    const idx = new Array(rank).fill(0);
+    let ao = 0;
+    let bo = 0;
+    for (let o = 0; o < total; o += len) {
+        binaryRun(op, a, ao, sa, b, bo, sb, out, o, len);
+        // Odometer step over the outer axes.
+        for (let d = rank - 2; d >= 0; d--) {
+            ao += as[d];
+            bo += bs[d];
+            if (++idx[d] < shape[d])
+                break;
+            ao -= as[d] * shape[d];
+            bo -= bs[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+export function unary(op, x, out) {
+    const n = x.length;
+    switch (op) {
+        case 'neg':
+            for (let i = 0; i < n; i++)
+                out[i] = -x[i];
+            return;
+        case 'exp':
+            for (let i = 0; i < n; i++)
+                out[i] = Math.exp(x[i]);
+            return;
+        case 'log':
+            for (let i = 0; i < n; i++)
+                out[i] = Math.log(x[i]);
+            return;
+        case 'sqrt':
+            for (let i = 0; i < n; i++)
+                out[i] = Math.sqrt(x[i]);
+            return;
+        case 'rsqrt':
+            for (let i = 0; i < n; i++)
+                out[i] = 1 / Math.sqrt(x[i]);
+            return;
+        case 'sigmoid':
+            for (let i = 0; i < n; i++)
+                out[i] = 1 / (1 + Math.exp(-x[i]));
+            return;
+        case 'silu':
+            for (let i = 0; i < n; i++) {
+                const v = x[i];
+                out[i] = v / (1 + Math.exp(-v));
+            }
+            return;
+        case 'tanh':
+            for (let i = 0; i < n; i++)
+                out[i] = Math.tanh(x[i]);
+            return;
+        case 'square':
+            for (let i = 0; i < n; i++)
+                out[i] = x[i] * x[i];
+            return;
+        case 'relu':
+            for (let i = 0; i < n; i++)
+                out[i] = x[i] > 0 ? x[i] : 0;
+            return;
+        case 'abs':
+            for (let i = 0; i < n; i++)
+                out[i] = Math.abs(x[i]);
+            return;
+    }
+}
+/**
+ * gx = gy · f'(x). The derivative is taken from y = f(x) for exp, sqrt, rsqrt, sigmoid and tanh, and
+ * from x for log, silu, square, relu and abs (neg reads neither). relu'(0) = 0 and abs'(0) = 0.
+ */
+export function unaryBackward(op, x, y, gy, gx) {
+    const n = gy.length;
+    switch (op) {
+        case 'neg':
+            for (let i = 0; i < n; i++)
+                gx[i] = -gy[i];
+            return;
+        case 'exp':
+            for (let i = 0; i < n; i++)
+                gx[i] = gy[i] * y[i];
+            return;
+        case 'log':
+            for (let i = 0; i < n; i++)
+                gx[i] = gy[i] / x[i];
+            return;
+        case 'sqrt':
+            for (let i = 0; i < n; i++)
+                gx[i] = (0.5 * gy[i]) / y[i];
+            return;
+        case 'rsqrt':
+            // d(x^-1/2)/dx = -x^-3/2 / 2 = -y³ / 2.
+            for (let i = 0; i < n; i++) {
+                const v = y[i];
+                gx[i] = -0.5 * gy[i] * v * v * v;
+            }
+            return;
+        case 'sigmoid':
+            for (let i = 0; i < n; i++)
+                gx[i] = gy[i] * y[i] * (1 - y[i]);
+            return;
+        case 'silu':
+            // silu'(x) = s · (1 + x · (1 - s)) with s = sigmoid(x).
+            for (let i = 0; i < n; i++) {
+                const v = x[i];
+                const s = 1 / (1 + Math.exp(-v));
+                gx[i] = gy[i] * s * (1 + v * (1 - s));
+            }
+            return;
+        case 'tanh':
+            for (let i = 0; i < n; i++)
+                gx[i] = gy[i] * (1 - y[i] * y[i]);
+            return;
+        case 'square':
+            for (let i = 0; i < n; i++)
+                gx[i] = 2 * gy[i] * x[i];
+            return;
+        case 'relu':
+            for (let i = 0; i < n; i++)
+                gx[i] = x[i] > 0 ? gy[i] : 0;
+            return;
+        case 'abs':
+            for (let i = 0; i < n; i++)
+                gx[i] = x[i] > 0 ? gy[i] : x[i] < 0 ? -gy[i] : 0;
+            return;
+    }
+}
+/** out = x · mul + add. */
+export function affine(x, out, mul, add) {
+    const n = x.length;
+    for (let i = 0; i < n; i++)
+        out[i] = x[i] * mul + add;
+}
+/** Sets every element of out to value, stored as the array's element type (raw bits for bf16/f16). */
+export function fill(out, value) {
+    out.fill(value);
+}
+/** f32 -> i32 the way wasm's i32.trunc_sat_f32_s does: truncate toward zero, saturate, NaN -> 0. */
+function truncSat(v) {
+    if (v !== v)
+        return 0;
+    if (v >= 2147483647)
+        return 2147483647;
+    if (v <= -2147483648)
+        return -2147483648;
+    return Math.trunc(v);
+}
+/** x (f32 values) -> out of outDtype. */
+function castFromF32(x, out, outDtype) {
+    const n = x.length;
+    switch (outDtype) {
+        case 'f32':
+            out.set(x);
+            return;
+        case 'bf16': {
+            const xs = x;
+            if (!(xs instanceof Float32Array)) {
+                // Float64Array storage (the float64 gradient oracle): no bit tricks.
+                for (let i = 0; i < n; i++)
+                    out[i] = f32ToBf16(xs[i]);
+                return;
+            }
+            // Same rounding as f32ToBf16 (nearest even, NaN kept NaN), on the bits directly.
+            const u = new Uint32Array(x.buffer, x.byteOffset, n);
+            for (let i = 0; i < n; i++) {
+                const v = u[i];
+                if ((v & 0x7f800000) === 0x7f800000 && (v & 0x007fffff) !== 0)
+                    out[i] = ((v >>> 16) | 0x40) & 0xffff;
+                else
+                    out[i] = ((v + 0x7fff + ((v >>> 16) & 1)) >>> 16) & 0xffff;
+            }
+            return;
+        }
+        case 'f16':
+            for (let i = 0; i < n; i++)
+                out[i] = f32ToF16(x[i]);
+            return;
+        case 'i32':
+            for (let i = 0; i < n; i++)
+                out[i] = truncSat(x[i]);
+            return;
+    }
+}
+/**
+ * Converts x (xDtype) into out (outDtype): f32 -> bf16/f16 round to nearest even, bf16/f16 -> f32
+ * exact, f32 -> i32 truncates toward zero (saturating, NaN -> 0), i32 -> f32 rounds to nearest.
+ * Other pairs go through f32; equal dtypes copy.
+ */
+export function cast(x, xDtype, out, outDtype) {
+    const n = x.length;
+    if (xDtype === outDtype) {
+        out.set(x);
+        return;
+    }
+    if (xDtype === 'f32') {
+        castFromF32(x, out, outDtype);
+        return;
+    }
+    // Widen to f32 first (directly into out when out is f32).
+    if (outDtype === 'f32') {
+        widenRun(x, xDtype, 0, out, 0, n);
+        return;
+    }
+    const wide = new Float32Array(n);
+    widenRun(x, xDtype, 0, wide, 0, n);
+    castFromF32(wide, out, outDtype);
+}
+//# sourceMappingURL=elementwise.js.map

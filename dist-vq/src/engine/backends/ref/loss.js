@@ -1,0 +1,117 @@
+// Reference training kernels: counter-hash inverted dropout, cross entropy with logsumexp (and the
+// z-loss-aware backward), SwiGLU, AdamW and Σx². Everything elementwise or per row; the dropout hash
+// is part of the contract (the wasm backend must produce the same mask). No optimiser state layout here.
+/** murmur3's 32-bit finaliser: a bijective avalanche mix of a uint32. */
+function fmix32(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+}
+/**
+ * The dropout uniform of element i under seed: key = fmix32(seed as uint32);
+ * h = fmix32((i · 0x9E3779B1 mod 2³²) XOR key); u = (h >>> 8) / 2²⁴ ∈ [0, 1), exactly representable in f32.
+ */
+export function dropoutUniform(seed, i) {
+    const key = fmix32(seed >>> 0);
+    return (fmix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0) >>> 8) * (1 / 16777216);
+}
+/** out[i] = dropoutUniform(seed, i) ≥ p ? x[i] / (1 − p) : 0. p ≥ 1 drops everything. */
+export function dropout(x, out, p, seed) {
+    const n = x.length;
+    if (p >= 1) {
+        out.fill(0, 0, n);
+        return;
+    }
+    const key = fmix32(seed >>> 0);
+    const scale = 1 / (1 - p);
+    for (let i = 0; i < n; i++) {
+        const u = (fmix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0) >>> 8) * (1 / 16777216);
+        out[i] = u >= p ? x[i] * scale : 0;
+    }
+}
+/** lse[r] = logsumexp(z[r, :]); losses[r] = lse[r] − z[r, t_r], or 0 when t_r is ignoreIndex. */
+export function crossEntropy(logits, targets, losses, lse, rows, vocab, ignoreIndex) {
+    for (let r = 0; r < rows; r++) {
+        const o = r * vocab;
+        let mx = -Infinity;
+        for (let j = 0; j < vocab; j++)
+            if (logits[o + j] > mx)
+                mx = logits[o + j];
+        let s = 0;
+        for (let j = 0; j < vocab; j++)
+            s += Math.exp(logits[o + j] - mx);
+        const l = mx + Math.log(s);
+        lse[r] = l;
+        const t = targets[r];
+        losses[r] = t === ignoreIndex ? 0 : l - logits[o + t];
+    }
+}
+/**
+ * gLogits[r, j] = exp(z[r, j] − lse[r]) · (ceScale + zScale · lse[r]) − [j = t_r] · ceScale, and 0 for
+ * rows whose target is ignoreIndex. Uses the saved lse.
+ */
+export function crossEntropyBackward(logits, targets, lse, gLogits, rows, vocab, ignoreIndex, ceScale, zScale) {
+    for (let r = 0; r < rows; r++) {
+        const o = r * vocab;
+        const t = targets[r];
+        if (t === ignoreIndex) {
+            gLogits.fill(0, o, o + vocab);
+            continue;
+        }
+        const l = lse[r];
+        const c = ceScale + zScale * l;
+        for (let j = 0; j < vocab; j++)
+            gLogits[o + j] = Math.exp(logits[o + j] - l) * c;
+        gLogits[o + t] = Math.exp(logits[o + t] - l) * c - ceScale;
+    }
+}
+/** out = silu(g) · u = g·u / (1 + e^−g). */
+export function swiglu(g, u, out) {
+    const n = g.length;
+    for (let i = 0; i < n; i++) {
+        const v = g[i];
+        out[i] = (v / (1 + Math.exp(-v))) * u[i];
+    }
+}
+/** gg = gy · u · silu'(g) with silu'(g) = s·(1 + g·(1 − s)), s = sigmoid(g); gu = gy · silu(g). Both written. */
+export function swigluBackward(g, u, gy, gg, gu) {
+    const n = g.length;
+    for (let i = 0; i < n; i++) {
+        const v = g[i];
+        const s = 1 / (1 + Math.exp(-v));
+        gg[i] = gy[i] * u[i] * s * (1 + v * (1 - s));
+        gu[i] = gy[i] * v * s;
+    }
+}
+/**
+ * AdamW in place (PyTorch order): param ·= 1 − lr·wd; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+ * param −= lr · (m / (1 − β1^step)) / (sqrt(v / (1 − β2^step)) + eps).
+ */
+export function adamw(param, grad, m, v, p) {
+    const { lr, beta1, beta2, eps, weightDecay, step } = p;
+    const decay = 1 - lr * weightDecay;
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    const n = param.length;
+    for (let i = 0; i < n; i++) {
+        const g = grad[i];
+        const mi = beta1 * m[i] + (1 - beta1) * g;
+        const vi = beta2 * v[i] + (1 - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        // The update reads the stored (f32) moments, as PyTorch's fp32 AdamW does.
+        param[i] = param[i] * decay - (lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + eps);
+    }
+}
+/** Σ x² accumulated in float64. */
+export function sumSquares(x) {
+    const n = x.length;
+    let s = 0;
+    for (let i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return s;
+}
+//# sourceMappingURL=loss.js.map

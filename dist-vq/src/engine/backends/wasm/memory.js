@@ -1,0 +1,116 @@
+// The backend's one shared WebAssembly.Memory and its allocator: reserve() hands out 64-byte-aligned,
+// zero-filled regions (first fit over a free list that coalesces neighbours, else bump the top and
+// grow the memory), unreserve() returns them. Also answers "is this typed array inside me?", which
+// decides between a native kernel and the ref fallback. Memory never shrinks; 4 GiB is the wasm32 cap.
+import { ChameleonError } from '../../../util/errors.js';
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+const ALIGN = 64;
+export class SharedHeap {
+    memory;
+    base;
+    top;
+    /** Every byte at or above this offset has never been handed out, so it is still zero. */
+    clean;
+    free = [];
+    live = new Map();
+    buffers = new WeakSet();
+    reserved = 0;
+    /** `base`: first byte the heap may use (after static data, control block and scratch). */
+    constructor(base, initialPages) {
+        const pages = Math.max(initialPages, Math.ceil((base + PAGE) / PAGE));
+        this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+        this.base = roundUp(base);
+        this.top = this.base;
+        this.clean = this.base;
+        this.buffers.add(this.memory.buffer);
+    }
+    /** The current SharedArrayBuffer of the memory (a new object after every grow). */
+    get buffer() {
+        const b = this.memory.buffer;
+        this.buffers.add(b);
+        return b;
+    }
+    reserve(bytes) {
+        const size = roundUp(Math.max(1, Math.ceil(bytes)));
+        let off = -1;
+        for (let i = 0; i < this.free.length; i++) {
+            const blk = this.free[i];
+            if (blk.size < size)
+                continue;
+            off = blk.off;
+            if (blk.size === size)
+                this.free.splice(i, 1);
+            else {
+                blk.off += size;
+                blk.size -= size;
+            }
+            break;
+        }
+        if (off < 0) {
+            off = this.top;
+            this.ensure(off + size);
+            this.top = off + size;
+        }
+        // Only bytes handed out before can be dirty.
+        if (off < this.clean)
+            new Uint8Array(this.buffer, off, Math.min(size, this.clean - off)).fill(0);
+        this.clean = Math.max(this.clean, off + size);
+        this.live.set(off, size);
+        this.reserved += size;
+        return { buffer: this.buffer, byteOffset: off, byteLength: bytes };
+    }
+    unreserve(region) {
+        const size = this.live.get(region.byteOffset);
+        if (size === undefined || !this.owns(region.buffer))
+            return;
+        this.live.delete(region.byteOffset);
+        this.reserved -= size;
+        this.release(region.byteOffset, size);
+    }
+    reservedBytes() {
+        return this.reserved;
+    }
+    /** Whether a typed array (or region) lies inside this memory, so wasm can address it at byteOffset. */
+    owns(buffer) {
+        return this.buffers.has(buffer);
+    }
+    release(off, size) {
+        const list = this.free;
+        let i = 0;
+        while (i < list.length && list[i].off < off)
+            i++;
+        list.splice(i, 0, { off, size });
+        // Coalesce with the next, then with the previous block.
+        if (i + 1 < list.length && list[i].off + list[i].size === list[i + 1].off) {
+            list[i].size += list[i + 1].size;
+            list.splice(i + 1, 1);
+        }
+        if (i > 0 && list[i - 1].off + list[i - 1].size === list[i].off) {
+            list[i - 1].size += list[i].size;
+            list.splice(i, 1);
+            i--;
+        }
+        // A free block at the top lowers the top.
+        const last = list[list.length - 1];
+        if (last.off + last.size === this.top) {
+            this.top = last.off;
+            list.pop();
+        }
+    }
+    ensure(end) {
+        const have = this.memory.buffer.byteLength;
+        if (end <= have)
+            return;
+        const pages = Math.ceil((end - have) / PAGE);
+        if (have / PAGE + pages > MAX_PAGES) {
+            throw new ChameleonError(`wasm backend: out of memory: ${end} bytes needed, the wasm32 limit is 4 GiB (${this.reserved} bytes reserved)`);
+        }
+        this.memory.grow(pages);
+        this.buffers.add(this.memory.buffer);
+    }
+}
+function roundUp(n) {
+    return Math.ceil(n / ALIGN) * ALIGN;
+}
+//# sourceMappingURL=memory.js.map

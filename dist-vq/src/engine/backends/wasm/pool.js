@@ -1,0 +1,129 @@
+// The main-thread side of the thread pool. A kernel call is synchronous: the main thread writes a job
+// (export index, up to 24 numeric args, item count, split alignment) into the control block, bumps
+// the sequence number and wakes the workers, runs participant 0's share itself, then waits until
+// every worker has counted itself done. Small jobs run on the main thread only. A trap anywhere is
+// rethrown as KernelError after all participants finish, leaving pool and memory usable.
+import { KernelError } from '../../../util/errors.js';
+import { CTL_ALIGN, CTL_ARGS_BYTE, CTL_DONE, CTL_ERR, CTL_ERRLEN, CTL_ERRMSG_BYTE, CTL_FN, CTL_NARGS, CTL_NPARTS, CTL_OFFSET, CTL_SEQ, CTL_TOTAL, EXPORTS, EXPORT_INDEX, FN_EXIT, MAX_ARGS, partition, } from './abi.js';
+import { recordError } from './worker-loop.js';
+export class ThreadPool {
+    memory;
+    workers;
+    scratchBase;
+    scratchStride;
+    threads;
+    ctl;
+    args;
+    fns;
+    call = [];
+    disposed = false;
+    constructor(memory, exports, workers, scratchBase, scratchStride) {
+        this.memory = memory;
+        this.workers = workers;
+        this.scratchBase = scratchBase;
+        this.scratchStride = scratchStride;
+        this.threads = workers.length + 1;
+        this.ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+        this.args = new Float64Array(memory.buffer, CTL_OFFSET + CTL_ARGS_BYTE, MAX_ARGS);
+        this.fns = EXPORTS.map((n) => {
+            const f = exports[n];
+            if (typeof f !== 'function')
+                throw new Error(`wasm kernel module lacks export '${n}'`);
+            return f;
+        });
+    }
+    /** Bytes of scratch each participant owns. */
+    get scratchBytes() {
+        return this.scratchStride;
+    }
+    /** Scratch address of participant p (per-participant pack buffers, partial results). */
+    scratch(p) {
+        return this.scratchBase + p * this.scratchStride;
+    }
+    /**
+     * Runs export `name` over `total` items split into ranges aligned to `align`; `parallel` false
+     * (or one thread) runs it all on the main thread. `label` names the kernel in errors.
+     */
+    run(label, name, args, total, align, parallel) {
+        if (this.disposed)
+            throw new KernelError(`${label}: the wasm backend was disposed`);
+        if (total <= 0)
+            return;
+        const fn = this.fns[EXPORT_INDEX[name]];
+        if (!parallel || this.threads === 1 || total <= align) {
+            const call = this.call;
+            call.length = 0;
+            for (let i = 0; i < args.length; i++)
+                call.push(args[i]);
+            call.push(0, total, this.scratch(0));
+            try {
+                fn.apply(null, call);
+            }
+            catch (err) {
+                throw new KernelError(`wasm kernel ${label} failed on the main thread: ${describe(err)}`);
+            }
+            return;
+        }
+        const ctl = this.ctl;
+        for (let i = 0; i < args.length; i++)
+            this.args[i] = args[i];
+        ctl[CTL_NARGS] = args.length;
+        ctl[CTL_FN] = EXPORT_INDEX[name];
+        ctl[CTL_NPARTS] = this.threads;
+        ctl[CTL_TOTAL] = total;
+        ctl[CTL_ALIGN] = align;
+        ctl[CTL_ERR] = 0;
+        ctl[CTL_ERRLEN] = 0;
+        Atomics.store(ctl, CTL_DONE, 0);
+        Atomics.add(ctl, CTL_SEQ, 1);
+        Atomics.notify(ctl, CTL_SEQ);
+        const call = this.call;
+        call.length = 0;
+        for (let i = 0; i < args.length; i++)
+            call.push(args[i]);
+        const [start, end] = partition(total, this.threads, 0, align);
+        call.push(start, end, this.scratch(0));
+        try {
+            fn.apply(null, call);
+        }
+        catch (err) {
+            recordError(this.memory, 0, err);
+        }
+        this.waitDone();
+        const failed = Atomics.load(ctl, CTL_ERR);
+        if (failed !== 0) {
+            const len = Atomics.load(ctl, CTL_ERRLEN);
+            const chars = new Uint16Array(this.memory.buffer, CTL_OFFSET + CTL_ERRMSG_BYTE, len);
+            const msg = String.fromCharCode(...chars);
+            const who = failed === 1 ? 'the main thread' : `worker ${failed - 1}`;
+            throw new KernelError(`wasm kernel ${label} failed in ${who}: ${msg}`);
+        }
+    }
+    waitDone() {
+        const ctl = this.ctl;
+        const want = this.threads - 1;
+        let spins = 0;
+        for (;;) {
+            const d = Atomics.load(ctl, CTL_DONE);
+            if (d >= want)
+                return;
+            // Spin first (the workers finish about when we do), then sleep in short waits.
+            if (++spins < 20000)
+                continue;
+            Atomics.wait(ctl, CTL_DONE, d, 1);
+        }
+    }
+    async dispose() {
+        if (this.disposed)
+            return;
+        this.disposed = true;
+        Atomics.store(this.ctl, CTL_FN, FN_EXIT);
+        Atomics.add(this.ctl, CTL_SEQ, 1);
+        Atomics.notify(this.ctl, CTL_SEQ);
+        await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+}
+function describe(err) {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+//# sourceMappingURL=pool.js.map

@@ -1,0 +1,68 @@
+// The worker side of the thread pool, platform-neutral (no Node imports): instantiate the kernel
+// module on the shared memory, then loop forever: spin briefly on the job sequence number, sleep in
+// Atomics.wait when idle, run this participant's share of each job, record any trap, count done.
+// Spawning the thread and posting "ready" is the platform adapter's job (worker.node.ts).
+import { CTL_ALIGN, CTL_ARGS_BYTE, CTL_DONE, CTL_ERR, CTL_ERRLEN, CTL_ERRMSG_BYTE, CTL_FN, CTL_NARGS, CTL_NPARTS, CTL_OFFSET, CTL_SEQ, CTL_TOTAL, ERRMSG_MAX, EXPORTS, FN_EXIT, MAX_ARGS, partition, } from './abi.js';
+export function instantiateKernels(module, memory) {
+    const inst = new WebAssembly.Instance(module, { env: { memory } });
+    return inst.exports;
+}
+/** Records the first failure of a job (participant p) into the control block. */
+export function recordError(memory, p, err) {
+    const ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+    if (Atomics.compareExchange(ctl, CTL_ERR, 0, p + 1) !== 0)
+        return;
+    const msg = String(err instanceof Error ? `${err.name}: ${err.message}` : err).slice(0, ERRMSG_MAX);
+    const chars = new Uint16Array(memory.buffer, CTL_OFFSET + CTL_ERRMSG_BYTE, ERRMSG_MAX);
+    for (let i = 0; i < msg.length; i++)
+        chars[i] = msg.charCodeAt(i);
+    Atomics.store(ctl, CTL_ERRLEN, msg.length);
+}
+/** Runs jobs until the main thread posts FN_EXIT. Blocks the calling thread. */
+export function runWorkerLoop(init, exports) {
+    const { memory, index, spinUs } = init;
+    const ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+    const args = new Float64Array(memory.buffer, CTL_OFFSET + CTL_ARGS_BYTE, MAX_ARGS);
+    const fns = EXPORTS.map((n) => exports[n]);
+    const scratch = init.scratchBase + index * init.scratchStride;
+    const spinMs = spinUs / 1000;
+    const call = [];
+    let seen = Atomics.load(ctl, CTL_SEQ);
+    for (;;) {
+        let spins = 0;
+        let t0 = -1;
+        while (Atomics.load(ctl, CTL_SEQ) === seen) {
+            if ((++spins & 127) !== 0)
+                continue;
+            const now = performance.now();
+            if (t0 < 0)
+                t0 = now;
+            else if (now - t0 > spinMs) {
+                Atomics.wait(ctl, CTL_SEQ, seen);
+                t0 = -1;
+            }
+        }
+        seen = Atomics.load(ctl, CTL_SEQ);
+        const fn = Atomics.load(ctl, CTL_FN);
+        if (fn === FN_EXIT)
+            return;
+        const parts = ctl[CTL_NPARTS];
+        if (index >= parts)
+            continue;
+        try {
+            const [start, end] = partition(ctl[CTL_TOTAL], parts, index, ctl[CTL_ALIGN]);
+            const n = ctl[CTL_NARGS];
+            call.length = 0;
+            for (let i = 0; i < n; i++)
+                call.push(args[i]);
+            call.push(start, end, scratch);
+            fns[fn].apply(null, call);
+        }
+        catch (err) {
+            recordError(memory, index, err);
+        }
+        Atomics.add(ctl, CTL_DONE, 1);
+        Atomics.notify(ctl, CTL_DONE);
+    }
+}
+//# sourceMappingURL=worker-loop.js.map

@@ -1,0 +1,49 @@
+// Training loss: token cross-entropy with an ignore index, averaged over the counted positions,
+// plus Chameleon's z-loss (coefficient · mean logsumexp²) in the same fused primitive. Returns a
+// scalar tensor; the per-row parts are available through crossEntropyParts for metrics.
+import { ShapeError, fmtShape } from '../../util/errors.js';
+import { record, willRecord } from '../autograd/primitives.js';
+import { checkIndices, engineOf, expectDtype } from './check.js';
+/** Mean cross-entropy of logits [..., V] against targets [...] (i32) plus z-loss. */
+export function crossEntropyParts(logits, targets, opts = {}) {
+    const e = engineOf('crossEntropy', logits, targets);
+    expectDtype('crossEntropy', logits, 'f32');
+    expectDtype('crossEntropy', targets, 'i32');
+    const v = logits.shape[logits.rank - 1];
+    const rows = logits.size / Math.max(1, v);
+    if (targets.size !== rows || logits.rank !== targets.rank + 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
+        throw new ShapeError(`crossEntropy: targets ${fmtShape(targets.shape)} do not match logits ${fmtShape(logits.shape)} without the vocab axis`);
+    }
+    const ignoreIndex = opts.ignoreIndex ?? -100;
+    const zLoss = opts.zLoss ?? 0;
+    const t = targets.i32();
+    checkIndices('crossEntropy', t, v, 'target', ignoreIndex);
+    let count = 0;
+    for (let i = 0; i < t.length; i++)
+        if (t[i] !== ignoreIndex)
+            count++;
+    const losses = e.empty([rows], 'f32', { zero: false }); // [rows]
+    const lse = e.empty([rows], 'f32', { zero: false }); // [rows]
+    e.k.crossEntropy(logits.f32(), t, losses.f32(), lse.f32(), rows, v, ignoreIndex);
+    let ce = 0;
+    let lseSq = 0;
+    const l = losses.f32();
+    const z = lse.f32();
+    for (let i = 0; i < rows; i++) {
+        if (t[i] === ignoreIndex)
+            continue;
+        ce += l[i];
+        lseSq += z[i] * z[i];
+    }
+    const denom = Math.max(1, count);
+    ce /= denom;
+    lseSq /= denom;
+    const loss = e.tensor([ce + zLoss * lseSq], []);
+    const keep = willRecord([logits]);
+    record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, keep ? { lse } : null);
+    return { loss, ce, lseSq, count };
+}
+export function crossEntropy(logits, targets, opts = {}) {
+    return crossEntropyParts(logits, targets, opts).loss;
+}
+//# sourceMappingURL=loss.js.map

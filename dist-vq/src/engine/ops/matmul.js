@@ -1,0 +1,65 @@
+// Matrix multiplication: batched, with either operand transposed, and `linear` (x·Wᵀ, the nn.Linear
+// layout of Hugging Face weights) which also accepts bf16/f16 weights that the kernel widens.
+// Batch rule: a is [..., m, k]; b is 2-D (shared by every batch) or has a's batch dimensions.
+import { ShapeError, fmtShape } from '../../util/errors.js';
+import { record } from '../autograd/primitives.js';
+import { engineOf, expectDtype } from './check.js';
+/** op(a) · op(b) over the last two axes; op transposes when the flag is set. */
+export function matmul(a, b, opts = {}) {
+    const e = engineOf('matmul', a, b);
+    const transA = opts.transA ?? false;
+    const transB = opts.transB ?? false;
+    expectDtype('matmul', a, 'f32');
+    expectDtype('matmul', b, 'f32', 'bf16', 'f16');
+    if (a.rank < 2 || b.rank < 2) {
+        throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    }
+    const [ar, ac] = a.shape.slice(-2);
+    const [br, bc] = b.shape.slice(-2);
+    const m = transA ? ac : ar;
+    const k = transA ? ar : ac;
+    const kb = transB ? bc : br;
+    const n = transB ? br : bc;
+    const batchShape = a.shape.slice(0, -2);
+    const bBatch = b.shape.slice(0, -2);
+    const batch = batchShape.reduce((p, d) => p * d, 1);
+    const bShared = b.rank === 2;
+    const desc = `${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''}`;
+    if (k !== kb)
+        throw new ShapeError(`matmul: inner dimensions differ (${k} vs ${kb}) in ${desc}`);
+    if (!bShared && (bBatch.length !== batchShape.length || bBatch.some((d, i) => d !== batchShape[i]))) {
+        throw new ShapeError(`matmul: batch dimensions differ in ${desc} (b must be 2-D or share a's batch shape)`);
+    }
+    if (b.dtype !== 'f32' && b.requiresGrad && e.gradEnabled) {
+        throw new ShapeError(`matmul: ${b.dtype} operand ${fmtShape(b.shape)} cannot be trained (cast it to f32)`);
+    }
+    const out = e.empty([...batchShape, m, n], 'f32', { zero: false }); // [..., m, n]
+    // A shared weight with untransposed rows: fold the batch into m (one big GEMM).
+    const fold = bShared && !transA;
+    e.k.gemm(a.f32(), b.data, out.f32(), {
+        batch: fold ? 1 : batch,
+        m: fold ? batch * m : m,
+        n,
+        k,
+        transA,
+        transB,
+        aStride: m * k,
+        bStride: bShared ? 0 : k * n,
+        cStride: m * n,
+        bDtype: b.dtype,
+        accumulate: false,
+    });
+    return record('matmul', [a, b], out, { transA, transB }, null);
+}
+/** x [..., in] · Wᵀ with W [out, in] (Hugging Face nn.Linear layout) -> [..., out]. */
+export function linear(x, w) {
+    if (w.rank !== 2)
+        throw new ShapeError(`linear: weight must be 2-D [out, in], got ${fmtShape(w.shape)}`);
+    if (x.shape[x.rank - 1] !== w.shape[1]) {
+        throw new ShapeError(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.rank - 1]} features but weight ${fmtShape(w.shape)} expects ${w.shape[1]}`);
+    }
+    if (x.rank === 1)
+        throw new ShapeError(`linear: input must have rank ≥ 2 ([rows, in]), got ${fmtShape(x.shape)}`);
+    return matmul(x, w, { transB: true });
+}
+//# sourceMappingURL=matmul.js.map

@@ -1,0 +1,112 @@
+// Building blocks shared by the VQGAN encoder and decoder (taming / Meta / HF semantics): conv and
+// GroupNorm parameters declared in a ParamStore under checkpoint names, ResnetBlock, single-head
+// spatial AttnBlock, Downsample (pad right/bottom by 1, 3×3 stride 2) and Upsample (nearest ×2, 3×3).
+// Everything is built from engine ops, so it runs on any backend and is differentiable.
+import { ops } from '../../engine/index.js';
+import { VQ_NORM_EPS, VQ_NORM_GROUPS } from './config.js';
+/** Declares `${name}.weight` [cout, cin, k, k] and `${name}.bias` (PyTorch default init bounds). */
+export function declareConv(store, name, cout, cin, k) {
+    const bound = 1 / Math.sqrt(cin * k * k);
+    return {
+        w: store.declare(`${name}.weight`, [cout, cin, k, k], { kind: 'uniform', bound }),
+        b: store.declare(`${name}.bias`, [cout], { kind: 'uniform', bound }),
+    };
+}
+/** Declares a GroupNorm's `${name}.weight` (ones) and `${name}.bias` (zeros), both [c]. */
+export function declareNorm(store, name, c) {
+    return {
+        w: store.declare(`${name}.weight`, [c], { kind: 'ones' }),
+        b: store.declare(`${name}.bias`, [c], { kind: 'zeros' }),
+    };
+}
+/** 3×3 "same" convolution (padding 1) or 1×1 convolution, by the weight's kernel size. */
+export function conv(x, p) {
+    const k = p.w.shape[2];
+    return ops.conv2d(x, p.w, p.b, { padding: (k - 1) / 2 }); // [B, Cout, H, W]
+}
+/** swish(GroupNorm(x)): Normalize + nonlinearity. */
+export function normSwish(x, n) {
+    return ops.silu(ops.groupnorm(x, n.w, n.b, VQ_NORM_GROUPS, VQ_NORM_EPS)); // [B, C, H, W]
+}
+/** Mixes a block id into a dropout seed (distinct masks per block, reproducible). */
+function blockSeed(seed, id) {
+    return (Math.imul(id + 1, 0x9e3779b1) ^ seed) >>> 0;
+}
+/** h = conv1(swish(GN(x))); h = conv2(dropout(swish(GN(h)))); out = shortcut(x) + h. */
+export class ResnetBlock {
+    cin;
+    cout;
+    dropout;
+    id;
+    norm1;
+    conv1;
+    norm2;
+    conv2;
+    /** 1×1 `nin_shortcut` when the channel count changes. */
+    shortcut;
+    constructor(store, prefix, cin, cout, dropout, id) {
+        this.cin = cin;
+        this.cout = cout;
+        this.dropout = dropout;
+        this.id = id;
+        this.norm1 = declareNorm(store, `${prefix}.norm1`, cin);
+        this.conv1 = declareConv(store, `${prefix}.conv1`, cout, cin, 3);
+        this.norm2 = declareNorm(store, `${prefix}.norm2`, cout);
+        this.conv2 = declareConv(store, `${prefix}.conv2`, cout, cout, 3);
+        this.shortcut = cin !== cout ? declareConv(store, `${prefix}.nin_shortcut`, cout, cin, 1) : null;
+    }
+    forward(x, opts = {}) {
+        let h = conv(normSwish(x, this.norm1), this.conv1); // [B, Cout, H, W]
+        h = normSwish(h, this.norm2);
+        if (this.dropout > 0 && opts.dropoutSeed !== undefined)
+            h = ops.dropout(h, this.dropout, blockSeed(opts.dropoutSeed, this.id));
+        h = conv(h, this.conv2); // [B, Cout, H, W]
+        const skip = this.shortcut ? conv(x, this.shortcut) : x; // [B, Cout, H, W]
+        return ops.add(skip, h);
+    }
+}
+/**
+ * Single-head self-attention over all H·W positions: q, k, v, proj_out are 1×1 convs (applied
+ * here as linear maps on [B, HW, C]), scale C^−0.5, out = x + proj_out(attn).
+ */
+export class AttnBlock {
+    channels;
+    norm;
+    q;
+    k;
+    v;
+    proj;
+    constructor(store, prefix, channels) {
+        this.channels = channels;
+        this.norm = declareNorm(store, `${prefix}.norm`, channels);
+        this.q = declareConv(store, `${prefix}.q`, channels, channels, 1);
+        this.k = declareConv(store, `${prefix}.k`, channels, channels, 1);
+        this.v = declareConv(store, `${prefix}.v`, channels, channels, 1);
+        this.proj = declareConv(store, `${prefix}.proj_out`, channels, channels, 1);
+    }
+    lin(x, p) {
+        const c = this.channels;
+        return ops.add(ops.linear(x, ops.reshape(p.w, [c, c])), p.b); // [B, HW, C]
+    }
+    forward(x) {
+        const [b, c, hh, ww] = x.shape;
+        const n = ops.groupnorm(x, this.norm.w, this.norm.b, VQ_NORM_GROUPS, VQ_NORM_EPS); // [B, C, H, W]
+        const seq = ops.permute(ops.reshape(n, [b, c, hh * ww]), [0, 2, 1]); // [B, HW, C]
+        const q = ops.reshape(this.lin(seq, this.q), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+        const k = ops.reshape(this.lin(seq, this.k), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+        const v = ops.reshape(this.lin(seq, this.v), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+        const a = ops.attention(q, k, v, { causal: false, scale: c ** -0.5 }); // [B, HW, 1, C]
+        const o = this.lin(ops.reshape(a, [b, hh * ww, c]), this.proj); // [B, HW, C]
+        const back = ops.reshape(ops.permute(o, [0, 2, 1]), [b, c, hh, ww]); // [B, C, H, W]
+        return ops.add(x, back);
+    }
+}
+/** Zero-pad right and bottom by one pixel, then 3×3 conv with stride 2: [B,C,H,W] -> [B,C,H/2,W/2]. */
+export function downsample(x, p) {
+    return ops.conv2d(x, p.w, p.b, { stride: 2, padding: [0, 0, 1, 1] }); // [B, C, H/2, W/2]
+}
+/** Nearest-neighbour ×2 then 3×3 conv (padding 1): [B,C,H,W] -> [B,C,2H,2W]. */
+export function upsample(x, p) {
+    return conv(ops.upsampleNearest(x, 2), p); // [B, C, 2H, 2W]
+}
+//# sourceMappingURL=blocks.js.map
