@@ -1,6 +1,6 @@
 // KV cache for prefill and decode: per layer, keys and values [B, Smax, Hk, D] after QK-norm and
-// RoPE, in an arena of its own so a finished request returns its memory (dispose). Rows can be
-// copied between caches (a shared prompt prefix computed once). Paging and eviction are left out.
+// RoPE, in an arena of its own so a finished request returns its memory (dispose). Row ranges can
+// be copied between caches (a shared prompt prefix computed once, batch re-layouts). Paging and eviction are left out.
 
 import { ChameleonError, ShapeError } from '../util/errors.js';
 import { Arena } from '../engine/arena.js';
@@ -62,15 +62,20 @@ export class KVCache {
     this.length = n;
   }
 
-  /** Copies the first `len` positions of row `from` of `src` into row `to` of this cache. */
-  copyRow(src: KVCache, from: number, to: number, len = src.length): void {
-    if (src.k.length !== this.k.length || len > this.maxLen || len > src.length) throw new ShapeError('KVCache.copyRow: incompatible caches');
+  /**
+   * Copies positions [srcStart, srcStart + len) of row `srcRow` of `src` into row `dstRow` of this
+   * cache at dstStart (keys keep the rotation of their own positions, so rows may move).
+   */
+  copyRange(src: KVCache, srcRow: number, srcStart: number, dstRow: number, dstStart: number, len: number): void {
+    if (src.k.length !== this.k.length || srcStart + len > src.maxLen || dstStart + len > this.maxLen || srcRow >= src.batch || dstRow >= this.batch) {
+      throw new ShapeError('KVCache.copyRange: incompatible caches or range');
+    }
     const [, , hk, d] = this.k[0].shape;
     const row = hk * d;
     for (let l = 0; l < this.k.length; l++) {
       for (const [a, b] of [[src.k[l], this.k[l]], [src.v[l], this.v[l]]] as const) {
-        const s = a.f32().subarray(from * src.maxLen * row, from * src.maxLen * row + len * row);
-        b.f32().set(s, to * this.maxLen * row);
+        const from = (srcRow * src.maxLen + srcStart) * row;
+        b.f32().set(a.f32().subarray(from, from + len * row), (dstRow * this.maxLen + dstStart) * row);
       }
     }
   }

@@ -196,6 +196,21 @@ for (const { name: bname, make } of BACKENDS) {
   });
 }
 
+test('inference plan (staged, no-grad) equals the autograd path and bounds scratch memory', () => {
+  const e = new Engine(createRefBackend());
+  const vq = new Vqgan(e, TINY_VQGAN);
+  vq.load(openSafetensors(path.join(FIX, 'mha', 'model.safetensors')));
+  const x = e.tensor(flat(expected('mha').image.pixel_values), [1, 3, 32, 32]);
+  const staged = e.scope(() => vq.encode(x).quantConvOut.toFloat32());
+  const peak = e.memoryStats().arenas.find((a) => a.name === 'scratch')!.peakBytes;
+  const graph = e.scope(() => vq.encodeLatent(x).toFloat32()); // recorded for autograd: every activation kept
+  assert.equal(maxAbs(staged, graph), 0);
+  // Largest activation: 32 channels × 32 × 32 floats. Two ping-pong buffers + one ResnetBlock's temporaries.
+  const largest = 32 * 32 * 32 * 4;
+  assert.ok(peak <= 10 * largest, `scratch peak ${peak} bytes > 10 × ${largest}`);
+  e.dispose();
+});
+
 describe('VQGAN errors', () => {
   const e = new Engine(createRefBackend());
   const vq = new Vqgan(e, TINY_VQGAN);

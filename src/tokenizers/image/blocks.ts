@@ -3,7 +3,8 @@
 // spatial AttnBlock, Downsample (pad right/bottom by 1, 3×3 stride 2) and Upsample (nearest ×2, 3×3).
 // Everything is built from engine ops, so it runs on any backend and is differentiable.
 
-import { ops, type Tensor } from '../../engine/index.js';
+import { Tensor, numel, ops, sameShape, type Engine } from '../../engine/index.js';
+import { ChameleonError, fmtShape } from '../../util/errors.js';
 import type { ParamStore } from '../../nn/params.js';
 import { VQ_NORM_EPS, VQ_NORM_GROUPS } from './config.js';
 
@@ -11,7 +12,10 @@ import { VQ_NORM_EPS, VQ_NORM_GROUPS } from './config.js';
 export interface VqForwardOptions {
   /** Training: applies the config's dropout inside ResnetBlocks with seeds derived from this one. */
   dropoutSeed?: number;
-  /** Receives named intermediate activations (e.g. "conv_in", "down.0.block_out", "mid"). */
+  /**
+   * Receives named intermediate activations (e.g. "conv_in", "down.0.block_out", "mid"). In no-grad
+   * mode a captured tensor is valid only during the callback (its buffer is reused): copy it there.
+   */
   capture?: (name: string, t: Tensor) => void;
 }
 
@@ -138,4 +142,38 @@ export function downsample(x: Tensor, p: ConvParams): Tensor {
 /** Nearest-neighbour ×2 then 3×3 conv (padding 1): [B,C,H,W] -> [B,C,2H,2W]. */
 export function upsample(x: Tensor, p: ConvParams): Tensor {
   return conv(ops.upsampleNearest(x, 2), p); // [B, C, 2H, 2W]
+}
+
+/**
+ * Inference memory plan: in no-grad mode each stage runs in its own scope and only its output is
+ * kept, alternating between two buffers of the caller's scope, so the peak is two stage outputs plus
+ * one stage's temporaries instead of every activation (GBs at 512×512). With autograd on, stages run
+ * directly: the graph needs every activation.
+ */
+export class Stages {
+  private readonly bufs: [Float32Array, Float32Array] | null;
+  private readonly scope: number;
+  private next = 0;
+
+  constructor(private readonly e: Engine, maxElems: number) {
+    this.scope = e.currentScope;
+    this.bufs = e.gradEnabled
+      ? null
+      : [e.empty([maxElems], 'f32', { zero: false }).f32(), e.empty([maxElems], 'f32', { zero: false }).f32()];
+  }
+
+  /** Runs fn (whose result must have `shape`) and returns its output, in a ping-pong buffer when planned. */
+  run(shape: readonly number[], fn: () => Tensor): Tensor {
+    if (!this.bufs) return fn();
+    const n = numel(shape);
+    if (n > this.bufs[0].length) throw new ChameleonError(`Stages: output ${fmtShape(shape)} exceeds the planned ${this.bufs[0].length} elements`);
+    const dst = this.bufs[this.next].subarray(0, n);
+    this.next ^= 1;
+    this.e.scope(() => {
+      const r = fn();
+      if (!sameShape(r.shape, shape)) throw new ChameleonError(`Stages: stage produced ${fmtShape(r.shape)}, planned ${fmtShape(shape)}`);
+      dst.set(r.f32());
+    });
+    return new Tensor(this.e, [...shape], 'f32', dst, this.scope);
+  }
 }

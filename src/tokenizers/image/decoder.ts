@@ -8,6 +8,7 @@ import type { ParamStore } from '../../nn/params.js';
 import {
   AttnBlock,
   ResnetBlock,
+  Stages,
   conv,
   declareConv,
   declareNorm,
@@ -34,6 +35,8 @@ export class VqDecoder {
   readonly levels: UpLevel[];
   readonly normOut: NormParams;
   readonly convOut: ConvParams;
+  /** Largest stage output per image (elements), for the inference buffers. */
+  private readonly maxStage: number;
 
   /** Declares every `decoder.*` parameter in `store`. */
   constructor(store: ParamStore, readonly cfg: VqganConfig) {
@@ -44,6 +47,7 @@ export class VqDecoder {
     let id = 1000; // distinct dropout seeds from the encoder's blocks
     let blockIn = ch * mult[n - 1];
     let res = latentGrid(cfg);
+    let maxStage = blockIn * res * res;
     this.convIn = declareConv(store, `${p}.conv_in`, blockIn, cfg.latentChannels, 3);
     this.mid1 = new ResnetBlock(store, `${p}.mid.block_1`, blockIn, blockIn, cfg.dropout, id++);
     this.midAttn = new AttnBlock(store, `${p}.mid.attn_1`, blockIn);
@@ -52,6 +56,7 @@ export class VqDecoder {
     for (let i = n - 1; i >= 0; i--) {
       const blockOut = ch * mult[i];
       const level: UpLevel = { blocks: [], attns: [], up: null };
+      maxStage = Math.max(maxStage, blockOut * res * res, i !== 0 ? blockOut * 4 * res * res : 0);
       for (let j = 0; j <= cfg.numResBlocks; j++) {
         level.blocks.push(new ResnetBlock(store, `${p}.up.${i}.block.${j}`, blockIn, blockOut, cfg.dropout, id++));
         blockIn = blockOut;
@@ -65,28 +70,45 @@ export class VqDecoder {
     }
     this.normOut = declareNorm(store, `${p}.norm_out`, blockIn);
     this.convOut = declareConv(store, `${p}.conv_out`, cfg.outChannels, blockIn, 3);
+    this.maxStage = Math.max(maxStage, cfg.outChannels * res * res);
   }
 
   /** latent [B, latentChannels, g, g] (post_quant_conv output) -> pixels [B, outChannels, R, R]. */
   forward(z: Tensor, opts: VqForwardOptions = {}): Tensor {
     const cap = opts.capture;
-    let h = conv(z, this.convIn); // [B, C, g, g]
+    const cfg = this.cfg;
+    const b = z.shape[0];
+    const st = new Stages(z.engine, b * this.maxStage);
+    let res = latentGrid(cfg);
+    const c0 = this.convIn.w.shape[0];
+    let h = st.run([b, c0, res, res], () => conv(z, this.convIn)); // [B, C, g, g]
     cap?.('conv_in', h);
-    h = this.mid2.forward(this.midAttn.forward(this.mid1.forward(h, opts)), opts); // [B, C, g, g]
+    for (const stage of [(t: Tensor) => this.mid1.forward(t, opts), (t: Tensor) => this.midAttn.forward(t), (t: Tensor) => this.mid2.forward(t, opts)]) {
+      const inp = h;
+      h = st.run([b, c0, res, res], () => stage(inp)); // [B, C, g, g]
+    }
     cap?.('mid', h);
     for (let i = this.levels.length - 1; i >= 0; i--) {
       const level = this.levels[i];
+      const c = cfg.baseChannels * cfg.channelMultiplier[i];
       level.blocks.forEach((block, j) => {
-        h = block.forward(h, opts); // [B, ch·mult[i], r, r]
-        if (level.attns.length) h = level.attns[j].forward(h);
+        const inp = h;
+        h = st.run([b, c, res, res], () => {
+          const y = block.forward(inp, opts); // [B, c, r, r]
+          return level.attns.length ? level.attns[j].forward(y) : y;
+        });
       });
       cap?.(`up.${i}.block_out`, h);
       if (level.up) {
-        h = upsample(h, level.up); // [B, C, 2r, 2r]
+        const inp = h;
+        const up = level.up;
+        res *= 2;
+        h = st.run([b, c, res, res], () => upsample(inp, up)); // [B, c, 2r, 2r]
         cap?.(`up.${i}.upsample`, h);
       }
     }
-    h = conv(normSwish(h, this.normOut), this.convOut); // [B, outChannels, R, R]
+    const inp = h;
+    h = st.run([b, cfg.outChannels, res, res], () => conv(normSwish(inp, this.normOut), this.convOut)); // [B, outChannels, R, R]
     cap?.('conv_out', h);
     return h;
   }

@@ -8,6 +8,7 @@ import type { ParamStore } from '../../nn/params.js';
 import {
   AttnBlock,
   ResnetBlock,
+  Stages,
   conv,
   declareConv,
   declareNorm,
@@ -33,6 +34,8 @@ export class VqEncoder {
   readonly mid2: ResnetBlock;
   readonly normOut: NormParams;
   readonly convOut: ConvParams;
+  /** Largest stage output per image (elements), for the inference buffers. */
+  private readonly maxStage: number;
 
   /** Declares every `encoder.*` parameter in `store`. */
   constructor(store: ParamStore, readonly cfg: VqganConfig) {
@@ -43,8 +46,10 @@ export class VqEncoder {
     this.convIn = declareConv(store, `${p}.conv_in`, ch, cfg.inChannels, 3);
     let res = cfg.resolution;
     let blockIn = ch;
+    let maxStage = ch * res * res;
     for (let i = 0; i < mult.length; i++) {
       const blockOut = ch * mult[i];
+      maxStage = Math.max(maxStage, blockOut * res * res);
       const level: DownLevel = { blocks: [], attns: [], down: null };
       for (let j = 0; j < cfg.numResBlocks; j++) {
         level.blocks.push(new ResnetBlock(store, `${p}.down.${i}.block.${j}`, blockIn, blockOut, cfg.dropout, id++));
@@ -63,27 +68,44 @@ export class VqEncoder {
     this.normOut = declareNorm(store, `${p}.norm_out`, blockIn);
     const zc = cfg.doubleLatent ? 2 * cfg.latentChannels : cfg.latentChannels;
     this.convOut = declareConv(store, `${p}.conv_out`, zc, blockIn, 3);
+    this.maxStage = Math.max(maxStage, zc * res * res);
   }
 
   /** pixels [B, inChannels, R, R] in [−1, 1] -> latent [B, latentChannels(×2), R/f, R/f]. */
   forward(x: Tensor, opts: VqForwardOptions = {}): Tensor {
     const cap = opts.capture;
-    let h = conv(x, this.convIn); // [B, ch, R, R]
+    const cfg = this.cfg;
+    const b = x.shape[0];
+    const st = new Stages(x.engine, b * this.maxStage);
+    let res = cfg.resolution;
+    let h = st.run([b, cfg.baseChannels, res, res], () => conv(x, this.convIn)); // [B, ch, R, R]
     cap?.('conv_in', h);
     this.levels.forEach((level, i) => {
+      const c = cfg.baseChannels * cfg.channelMultiplier[i];
       level.blocks.forEach((block, j) => {
-        h = block.forward(h, opts); // [B, ch·mult[i], r, r]
-        if (level.attns.length) h = level.attns[j].forward(h);
+        const inp = h;
+        h = st.run([b, c, res, res], () => {
+          const y = block.forward(inp, opts); // [B, c, r, r]
+          return level.attns.length ? level.attns[j].forward(y) : y;
+        });
       });
       cap?.(`down.${i}.block_out`, h);
       if (level.down) {
-        h = downsample(h, level.down); // [B, C, r/2, r/2]
+        const inp = h;
+        const dp = level.down;
+        res /= 2;
+        h = st.run([b, c, res, res], () => downsample(inp, dp)); // [B, c, r/2, r/2]
         cap?.(`down.${i}.downsample`, h);
       }
     });
-    h = this.mid2.forward(this.midAttn.forward(this.mid1.forward(h, opts)), opts); // [B, C, g, g]
+    const c = h.shape[1];
+    for (const stage of [(t: Tensor) => this.mid1.forward(t, opts), (t: Tensor) => this.midAttn.forward(t), (t: Tensor) => this.mid2.forward(t, opts)]) {
+      const inp = h;
+      h = st.run([b, c, res, res], () => stage(inp)); // [B, C, g, g]
+    }
     cap?.('mid', h);
-    h = conv(normSwish(h, this.normOut), this.convOut); // [B, zc, g, g]
+    const inp = h;
+    h = st.run([b, this.convOut.w.shape[0], res, res], () => conv(normSwish(inp, this.normOut), this.convOut)); // [B, zc, g, g]
     cap?.('conv_out', h);
     return h;
   }

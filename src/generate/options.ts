@@ -1,0 +1,110 @@
+// Generation options and their defaults (Meta's chameleon inference Options, spec §6.2): separate
+// text and image sampling settings, classifier-free guidance scales, modality mode and budgets.
+// Validation with clear messages; no sampling logic here.
+
+import { z } from 'zod';
+import { ChameleonError } from '../util/errors.js';
+
+export type Mode = 'text' | 'image' | 'interleaved';
+
+export interface TextSampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+  greedy: boolean;
+}
+
+export interface ImageSampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  greedy: boolean;
+  /** Classifier-free guidance: 'off', 3-way (InstructPix2Pix form, spec §6) or 2-way with a negative prompt. */
+  cfg: 'off' | '3way' | '2way';
+  /** s_txt: weight of (full − image-only) in 3-way, of (full − negative) in 2-way. */
+  guidanceText: number;
+  /** s_img: weight of (image-only − unconditional) in 3-way. */
+  guidanceImage: number;
+}
+
+export interface GenerateOptions {
+  mode: Mode;
+  maxNewTokens: number;
+  /** Images allowed in interleaved mode; images produced in image mode. */
+  maxImages: number;
+  /** Stop at end-of-turn as well as </s> (chat). */
+  stopOnEndOfTurn: boolean;
+  seed: number;
+  text: TextSampling;
+  image: ImageSampling;
+  /** Emit a partial-image preview every K image tokens (0 = never). */
+  previewEvery: number;
+}
+
+export const DEFAULT_OPTIONS: GenerateOptions = {
+  mode: 'text',
+  maxNewTokens: 256,
+  maxImages: 1,
+  stopOnEndOfTurn: true,
+  seed: 0,
+  text: { temperature: 0.7, topK: 0, topP: 0.9, repetitionPenalty: 1.2, greedy: false },
+  image: { temperature: 0.7, topK: 0, topP: 0.9, greedy: false, cfg: '3way', guidanceText: 3.0, guidanceImage: 1.2 },
+  previewEvery: 32,
+};
+
+const textSchema = z
+  .object({
+    temperature: z.number().positive().max(100),
+    topK: z.number().int().min(0),
+    topP: z.number().gt(0).max(1),
+    repetitionPenalty: z.number().positive().max(100),
+    greedy: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+const imageSchema = z
+  .object({
+    temperature: z.number().positive().max(100),
+    topK: z.number().int().min(0),
+    topP: z.number().gt(0).max(1),
+    greedy: z.boolean(),
+    cfg: z.enum(['off', '3way', '2way']),
+    guidanceText: z.number().min(0).max(100),
+    guidanceImage: z.number().min(0).max(100),
+  })
+  .partial()
+  .strict();
+
+const optionsSchema = z
+  .object({
+    mode: z.enum(['text', 'image', 'interleaved']),
+    maxNewTokens: z.number().int().positive().max(1 << 20),
+    maxImages: z.number().int().min(0).max(64),
+    stopOnEndOfTurn: z.boolean(),
+    seed: z.number().int(),
+    text: textSchema,
+    image: imageSchema,
+    previewEvery: z.number().int().min(0),
+  })
+  .partial()
+  .strict();
+
+export type GenerateOptionsInput = z.input<typeof optionsSchema>;
+
+/** Fills defaults and validates; errors name the offending option. */
+export function resolveOptions(input: GenerateOptionsInput = {}): GenerateOptions {
+  const r = optionsSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ChameleonError(`invalid generation option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const o = r.data;
+  return {
+    ...DEFAULT_OPTIONS,
+    ...o,
+    text: { ...DEFAULT_OPTIONS.text, ...o.text },
+    image: { ...DEFAULT_OPTIONS.image, ...o.image },
+  } as GenerateOptions;
+}
