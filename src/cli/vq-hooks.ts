@@ -1,10 +1,13 @@
-// Wires the image tokenizer into `chameleon parity` once it exists: returns hooks that encode the
-// fixture image and decode codes with the VQGAN loaded from the fixture directory, or null when the
-// directory has no VQ weights. (Filled in when the VQGAN lands.)
+// Wires the image tokenizer into `chameleon parity`: loads the fixture directory's VQGAN (encoder
+// from the model file, decoder from vq_decoder.safetensors when present) and returns parity hooks,
+// or null when the directory has no VQ weights.
 
 import type { Engine } from '../engine/engine.js';
 import type { VqParityHooks } from '../eval/parity.js';
+import { vqHooks } from '../eval/parity-vq.js';
+import { loadVqgan } from '../tokenizers/image/load.node.js';
 
-export async function vqParityHooks(_engine: Engine, _dir: string): Promise<VqParityHooks | null> {
-  return null;
+export async function vqParityHooks(engine: Engine, dir: string): Promise<VqParityHooks | null> {
+  const vq = loadVqgan(engine, dir);
+  return vq ? vqHooks(vq) : null;
 }
