@@ -8,6 +8,7 @@ import { ChameleonError } from '../util/errors.js';
 import { runDoctor } from './doctor.js';
 import { parseIntOption } from './common.js';
 import { inspectCommand, logitsCommand, parityCommand } from './model-commands.js';
+import { convertMeta } from '../model/convert.node.js';
 
 const program = new Command();
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -47,6 +48,17 @@ program
   .option('--threads <n>', 'worker threads', parseIntOption)
   .action(async (opts: { model: string; ids: string; json?: boolean; backend?: string; threads?: number }) => {
     await logitsCommand(opts);
+  });
+
+program
+  .command('convert <meta-dir> <out-dir>')
+  .description("convert Meta's Chameleon release (consolidated*.pth, params.json, tokenizer, vqgan) to a Hugging Face directory")
+  .option('--model <name>', 'model folder inside a data/models tree, e.g. 7b or 30b')
+  .option('--max-shard-bytes <n>', 'shard model.safetensors above this size', parseIntOption)
+  .action(async (metaDir: string, outDir: string, opts: { model?: string; maxShardBytes?: number }) => {
+    const r = await convertMeta(metaDir, outDir, { model: opts.model, maxShardBytes: opts.maxShardBytes });
+    console.log(`converted ${r.tensors} tensors from ${r.inputShards} shard(s) into ${outDir}: ${r.files.join(', ')}`);
+    for (const w of r.warnings) console.log(`warning: ${w}`);
   });
 
 program

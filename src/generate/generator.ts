@@ -54,6 +54,9 @@ export interface GeneratorParts {
 }
 
 export class ChameleonGenerator {
+  /** Optional hook called after every sampled token (benchmarks time steps with it). */
+  onToken?: (request: number, id: number) => void;
+
   constructor(readonly parts: GeneratorParts) {}
 
   /** Streams events for one or more requests decoded together. */
@@ -115,6 +118,7 @@ export class ChameleonGenerator {
           s.seq.push(tok);
           s.pending = tok;
           s.generated++;
+          this.onToken?.(i, tok);
           for (const step of s.machine.advance(tok)) {
             switch (step.kind) {
               case 'text': {

@@ -349,10 +349,9 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): PyValue 
     return v as PyValue;
   };
   const popMark = (): PyValue[] => {
-    const items = stack as PyValue[];
     if (metastack.length === 0) fail('no MARK to pop to');
-    stack.length = 0;
-    stack.push(...metastack.pop()!);
+    const items = stack.splice(0) as PyValue[];
+    for (const v of metastack.pop()!) stack.push(v);
     return items;
   };
   const put = (idx: number): void => {

@@ -8,6 +8,7 @@
 
 import { ShapeError, fmtShape } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
+import type { DType } from '../engine/dtype.js';
 import { ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ParamStore } from '../nn/params.js';
@@ -58,31 +59,35 @@ export interface ForwardResult {
 
 const NEG_MAX = -3.4028234663852886e38;
 
-/** Declares every language-model parameter of a config, with HF names and init rules. */
-export function declareChameleonParams(store: ParamStore, cfg: ChameleonConfig): void {
+/**
+ * Declares every language-model parameter of a config, with HF names and init rules. `matrices`
+ * sets the storage of the 2-D weights (bf16/f16: inference only); norms are always f32.
+ */
+export function declareChameleonParams(store: ParamStore, cfg: ChameleonConfig, matrices: DType = 'f32'): void {
   const std = cfg.initializerRange;
   const C = cfg.hiddenSize;
   const D = cfg.headDim;
   const normal = { kind: 'normal' as const, std };
-  store.declare('model.embed_tokens.weight', [cfg.vocabSize, C], normal);
+  const mat = (name: string, shape: number[]): void => void store.declare(name, shape, normal, matrices);
+  mat('model.embed_tokens.weight', [cfg.vocabSize, C]);
   for (let i = 0; i < cfg.numHiddenLayers; i++) {
     const p = `model.layers.${i}`;
-    store.declare(`${p}.self_attn.q_proj.weight`, [cfg.numAttentionHeads * D, C], normal);
-    store.declare(`${p}.self_attn.k_proj.weight`, [cfg.numKeyValueHeads * D, C], normal);
-    store.declare(`${p}.self_attn.v_proj.weight`, [cfg.numKeyValueHeads * D, C], normal);
-    store.declare(`${p}.self_attn.o_proj.weight`, [C, cfg.numAttentionHeads * D], normal);
+    mat(`${p}.self_attn.q_proj.weight`, [cfg.numAttentionHeads * D, C]);
+    mat(`${p}.self_attn.k_proj.weight`, [cfg.numKeyValueHeads * D, C]);
+    mat(`${p}.self_attn.v_proj.weight`, [cfg.numKeyValueHeads * D, C]);
+    mat(`${p}.self_attn.o_proj.weight`, [C, cfg.numAttentionHeads * D]);
     store.declare(`${p}.self_attn.q_norm.weight`, [cfg.numAttentionHeads, D], { kind: 'ones' });
     store.declare(`${p}.self_attn.q_norm.bias`, [cfg.numAttentionHeads, D], { kind: 'zeros' });
     store.declare(`${p}.self_attn.k_norm.weight`, [cfg.numKeyValueHeads, D], { kind: 'ones' });
     store.declare(`${p}.self_attn.k_norm.bias`, [cfg.numKeyValueHeads, D], { kind: 'zeros' });
-    store.declare(`${p}.mlp.gate_proj.weight`, [cfg.intermediateSize, C], normal);
-    store.declare(`${p}.mlp.up_proj.weight`, [cfg.intermediateSize, C], normal);
-    store.declare(`${p}.mlp.down_proj.weight`, [C, cfg.intermediateSize], normal);
+    mat(`${p}.mlp.gate_proj.weight`, [cfg.intermediateSize, C]);
+    mat(`${p}.mlp.up_proj.weight`, [cfg.intermediateSize, C]);
+    mat(`${p}.mlp.down_proj.weight`, [C, cfg.intermediateSize]);
     store.declare(`${p}.input_layernorm.weight`, [C], { kind: 'ones' });
     store.declare(`${p}.post_attention_layernorm.weight`, [C], { kind: 'ones' });
   }
   store.declare('model.norm.weight', [C], { kind: 'ones' });
-  store.declare('lm_head.weight', [cfg.vocabSize, C], normal);
+  mat('lm_head.weight', [cfg.vocabSize, C]);
 }
 
 /** Vocabulary ids of image tokens (names "IMGIMG…Z"), sorted; [] without a vocabulary map. */
@@ -103,10 +108,13 @@ export class ChameleonModel {
     this.imageIds = imageTokenIds(config);
   }
 
-  /** A model with freshly declared parameters, initialised from `seed` (for training from scratch). */
-  static create(engine: Engine, config: ChameleonConfig, seed = 0): ChameleonModel {
+  /**
+   * A model with freshly declared parameters, initialised from `seed` (training from scratch; with
+   * bf16/f16 matrices, random-weight inference benchmarks).
+   */
+  static create(engine: Engine, config: ChameleonConfig, seed = 0, matrices: DType = 'f32'): ChameleonModel {
     const store = new ParamStore(engine);
-    declareChameleonParams(store, config);
+    declareChameleonParams(store, config, matrices);
     store.initialize(seed);
     return new ChameleonModel(engine, config, store);
   }

@@ -7,7 +7,7 @@ import { FormatError, fmtShape } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { numel, sameShape } from '../engine/tensor.js';
-import type { DType } from '../engine/dtype.js';
+import { f32ToBf16, f32ToF16, type DType } from '../engine/dtype.js';
 import { Rng } from '../util/rng.js';
 
 /** What a checkpoint reader offers (SafetensorsArchive implements it). dtype: safetensors name, e.g. "BF16". */
@@ -45,12 +45,15 @@ export class ParamStore {
 
   constructor(readonly engine: Engine) {}
 
-  /** Declares a parameter (allocated now, f32, zero) with its init rule; returns the tensor. */
-  declare(name: string, shape: readonly number[], init: Init = { kind: 'zeros' }): Tensor {
+  /**
+   * Declares a parameter (allocated now, zero) with its init rule; returns the tensor. Half-precision
+   * storage (bf16/f16) is for inference only: such parameters are not trainable.
+   */
+  declare(name: string, shape: readonly number[], init: Init = { kind: 'zeros' }, dtype: DType = 'f32'): Tensor {
     if (this.map.has(name)) throw new FormatError(`parameter ${name} declared twice`);
-    const t = this.engine.zeros(shape, 'f32', 'params');
+    const t = this.engine.zeros(shape, dtype, 'params');
     t.name = name;
-    t.requiresGrad = true;
+    t.requiresGrad = dtype === 'f32';
     this.map.set(name, t);
     this.specs.set(name, { shape: [...shape], init });
     return t;
@@ -96,6 +99,10 @@ export class ParamStore {
     const rng = new Rng(seed);
     for (const [name, t] of this.map) {
       const init = this.specs.get(name)!.init;
+      if (t.dtype !== 'f32') {
+        this.initializeHalf(t, init, rng);
+        continue;
+      }
       const d = t.data;
       switch (init.kind) {
         case 'zeros':
@@ -112,6 +119,18 @@ export class ParamStore {
           break;
       }
     }
+  }
+
+  /** Half-precision init: random values are drawn for one 64K block and tiled (fast for benchmarks). */
+  private initializeHalf(t: Tensor, init: Init, rng: Rng): void {
+    const conv = t.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+    const block = new Uint16Array(Math.min(t.size, 1 << 16));
+    for (let i = 0; i < block.length; i++) {
+      const v = init.kind === 'zeros' ? 0 : init.kind === 'ones' ? 1 : init.kind === 'normal' ? rng.normal() * init.std : (rng.uniform() * 2 - 1) * init.bound;
+      block[i] = conv(v);
+    }
+    const d = t.data as Uint16Array;
+    for (let off = 0; off < d.length; off += block.length) d.set(block.subarray(0, Math.min(block.length, d.length - off)), off);
   }
 
   /**

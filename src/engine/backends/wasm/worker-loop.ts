@@ -51,8 +51,11 @@ export function recordError(memory: WebAssembly.Memory, p: number, err: unknown)
   Atomics.store(ctl, CTL_ERRLEN, msg.length);
 }
 
-/** Runs jobs until the main thread posts FN_EXIT. Blocks the calling thread. */
-export function runWorkerLoop(init: WorkerInit, exports: Record<string, KernelFn>): void {
+/**
+ * Runs jobs until the main thread posts FN_EXIT; blocks the calling thread. `onReady` is called once
+ * the loop has read the current job number, so no job posted after it can be missed.
+ */
+export function runWorkerLoop(init: WorkerInit, exports: Record<string, KernelFn>, onReady: () => void): void {
   const { memory, index, spinUs } = init;
   const ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
   const args = new Float64Array(memory.buffer, CTL_OFFSET + CTL_ARGS_BYTE, MAX_ARGS);
@@ -61,6 +64,7 @@ export function runWorkerLoop(init: WorkerInit, exports: Record<string, KernelFn
   const spinMs = spinUs / 1000;
   const call: number[] = [];
   let seen = Atomics.load(ctl, CTL_SEQ);
+  onReady();
   for (;;) {
     let spins = 0;
     let t0 = -1;

@@ -7,5 +7,4 @@ import { instantiateKernels, runWorkerLoop, type WorkerInit } from './worker-loo
 
 const init = workerData as WorkerInit;
 const exports = instantiateKernels(init.module, init.memory);
-parentPort!.postMessage('ready');
-runWorkerLoop(init, exports);
+runWorkerLoop(init, exports, () => parentPort!.postMessage('ready'));

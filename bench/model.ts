@@ -1,0 +1,105 @@
+// `npm run bench -- model`: prefill and decode throughput of the Chameleon transformer on the wasm
+// backend for the `small` preset (f32) and a ~1B-parameter random config (bf16 weights), with the
+// decode roofline beside the measurement: bytes of weights read per token ÷ measured read bandwidth.
+
+import { Engine } from '../src/engine/engine.js';
+import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
+import type { Backend } from '../src/engine/backend.js';
+import type { DType } from '../src/engine/dtype.js';
+import { ChameleonModel } from '../src/model/chameleon.js';
+import { KVCache } from '../src/model/kv-cache.js';
+import { presetConfig, parameterCount } from '../src/model/config.js';
+import { measureReadBandwidth } from './bandwidth.js';
+
+interface Case {
+  name: string;
+  preset: 'small' | '1b';
+  weights: DType;
+  prefill: number;
+  decode: number;
+}
+
+const CASES: Case[] = [
+  { name: 'small (6x256) f32', preset: 'small', weights: 'f32', prefill: 256, decode: 64 },
+  { name: '1B random bf16', preset: '1b', weights: 'bf16', prefill: 64, decode: 16 },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export async function run(json: boolean): Promise<void> {
+  const backend: Backend = await createWasmBackend();
+  const rows: Record<string, unknown>[] = [];
+  try {
+    process.stderr.write('measuring read bandwidth...\n');
+    const gbps = await measureReadBandwidth(backend);
+    for (const c of CASES) {
+      process.stderr.write(`building ${c.name}...\n`);
+      const engine = new Engine(backend);
+      try {
+        const cfg = presetConfig(c.preset);
+        const model = ChameleonModel.create(engine, cfg, 1, c.weights);
+        const pc = parameterCount(cfg);
+        const bytesPerParam = c.weights === 'f32' ? 4 : 2;
+        // Weights streamed per decoded token: every matrix except the embedding table (one row gathered).
+        const bytesPerToken = (pc.total - cfg.vocabSize * cfg.hiddenSize) * bytesPerParam;
+        const V = cfg.vocabSize;
+        const prompt = Array.from({ length: c.prefill }, (_, i) => (i * 7919) % V);
+        const prefillMs: number[] = [];
+        const decodeMs: number[] = [];
+        const reps = c.preset === 'small' ? 5 : 2;
+        for (let r = 0; r < reps; r++) {
+          const cache = new KVCache(engine, cfg, 1, c.prefill + c.decode + 1);
+          try {
+            engine.noGrad(() => {
+              let t0 = performance.now();
+              engine.scope(() => model.forward({ ids: engine.ids(prompt, [1, c.prefill]), cache, lastOnly: true }).logits.size);
+              prefillMs.push(performance.now() - t0);
+              t0 = performance.now();
+              for (let s = 0; s < c.decode; s++) engine.scope(() => model.forward({ ids: engine.ids([(s * 31) % V], [1, 1]), cache, lastOnly: true }).logits.size);
+              decodeMs.push((performance.now() - t0) / c.decode);
+            });
+          } finally {
+            cache.dispose();
+          }
+          process.stderr.write(`  rep ${r + 1}/${reps}\n`);
+        }
+        const pre = (c.prefill / median(prefillMs)) * 1000;
+        const dec = 1000 / median(decodeMs);
+        const roofline = (gbps * 1e9) / bytesPerToken;
+        rows.push({
+          kind: 'model',
+          config: c.name,
+          params: pc.total,
+          weights: c.weights,
+          threads: backend.threads,
+          prefillTokens: c.prefill,
+          prefillTokensPerSec: Number(pre.toFixed(1)),
+          decodeTokensPerSec: Number(dec.toFixed(2)),
+          decodeRooflineTokensPerSec: Number(roofline.toFixed(2)),
+          decodeOfRoofline: Number((dec / roofline).toFixed(3)),
+          weightBytesPerToken: bytesPerToken,
+          readBandwidthGBps: Number(gbps.toFixed(1)),
+        });
+      } finally {
+        engine.dispose();
+      }
+    }
+  } finally {
+    await backend.dispose();
+  }
+  if (json) {
+    for (const r of rows) console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(`model throughput (wasm, ${backend.description})`);
+  console.log('config               params   prefill tok/s   decode tok/s   roofline tok/s   % of roofline');
+  for (const r of rows) {
+    console.log(
+      `${String(r.config).padEnd(20)} ${(Number(r.params) / 1e6).toFixed(0).padStart(6)}M ${String(r.prefillTokensPerSec).padStart(15)} ${String(r.decodeTokensPerSec).padStart(14)} ${String(r.decodeRooflineTokensPerSec).padStart(16)} ${(Number(r.decodeOfRoofline) * 100).toFixed(0).padStart(14)}%`,
+    );
+  }
+  console.log(`roofline = measured read bandwidth ${rows[0]?.readBandwidthGBps} GB/s ÷ weight bytes per token`);
+}

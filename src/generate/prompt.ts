@@ -1,0 +1,94 @@
+// Prompt layout (spec §5): BOS, then text and image segments in order (an image is BOI + N codes +
+// EOI), and for chat an end-of-turn id after every user turn (and after earlier assistant turns), so
+// the model answers the last user turn. Images arrive already tokenized (codes): turning files into
+// codes is the image tokenizer's job.
+
+import { ChameleonError } from '../util/errors.js';
+import type { TextCodec } from './events.js';
+import type { GenVocab } from './vocab.js';
+
+export type Segment = { type: 'text'; text: string } | { type: 'image'; codes: ArrayLike<number> } | { type: 'ids'; ids: readonly number[] };
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string | Segment[];
+}
+
+export interface PromptParts {
+  vocab: GenVocab;
+  text: TextCodec;
+  /** Tokens per image (grid side²). */
+  imageTokens: number;
+}
+
+/** Ids of one segment (no BOS). */
+export function segmentIds(p: PromptParts, s: Segment): number[] {
+  const v = p.vocab;
+  switch (s.type) {
+    case 'text':
+      return p.text.encode(s.text);
+    case 'ids':
+      for (const id of s.ids) {
+        if (!Number.isInteger(id) || id < 0 || id >= v.size) throw new ChameleonError(`prompt id ${id} is outside the vocabulary (size ${v.size})`);
+      }
+      return [...s.ids];
+    case 'image': {
+      if (s.codes.length !== p.imageTokens) {
+        throw new ChameleonError(`an image segment needs exactly ${p.imageTokens} codes (this model's grid), got ${s.codes.length}`);
+      }
+      const ids = [v.boi];
+      for (let i = 0; i < s.codes.length; i++) {
+        const c = s.codes[i];
+        if (!Number.isInteger(c) || c < 0 || c >= v.imageIds.length) throw new ChameleonError(`image code ${c} at ${i} is outside the codebook [0, ${v.imageIds.length})`);
+        ids.push(v.imageIds[c]);
+      }
+      ids.push(v.eoi);
+      return ids;
+    }
+  }
+}
+
+/** A completion prompt: BOS + segments, nothing appended. */
+export function completionPrompt(p: PromptParts, segments: readonly Segment[]): number[] {
+  return [p.vocab.bos, ...segments.flatMap((s) => segmentIds(p, s))];
+}
+
+/** A chat prompt: BOS, then each turn's content followed by end-of-turn; must end with a user turn. */
+export function chatPrompt(p: PromptParts, messages: readonly ChatMessage[]): number[] {
+  if (messages.length === 0) throw new ChameleonError('chat needs at least one message');
+  if (messages[messages.length - 1].role !== 'user') throw new ChameleonError('the last chat message must come from the user');
+  if (p.vocab.eot < 0) throw new ChameleonError('this vocabulary has no end-of-turn token, so it cannot hold a chat; use a completion prompt');
+  const ids = [p.vocab.bos];
+  for (const m of messages) {
+    const segs: Segment[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    for (const s of segs) ids.push(...segmentIds(p, s));
+    ids.push(p.vocab.eot);
+  }
+  return ids;
+}
+
+/** Splits generated ids into text spans and images (spec §5.3). */
+export function splitOutput(vocab: GenVocab, ids: readonly number[]): ({ type: 'text'; ids: number[] } | { type: 'image'; codes: number[] })[] {
+  const out: ({ type: 'text'; ids: number[] } | { type: 'image'; codes: number[] })[] = [];
+  let text: number[] = [];
+  let codes: number[] | null = null;
+  for (const id of ids) {
+    if (codes) {
+      if (id === vocab.eoi) {
+        out.push({ type: 'image', codes });
+        codes = null;
+      } else if (vocab.codeOf(id) >= 0) codes.push(vocab.codeOf(id));
+      continue;
+    }
+    if (id === vocab.boi) {
+      if (text.length) out.push({ type: 'text', ids: text });
+      text = [];
+      codes = [];
+    } else if (id !== vocab.bos && id !== vocab.eos && id !== vocab.eot && id !== vocab.pad) {
+      text.push(id);
+    }
+  }
+  if (codes) out.push({ type: 'image', codes });
+  if (text.length) out.push({ type: 'text', ids: text });
+  return out;
+}
