@@ -6,4 +6,5 @@ export * from './gemm';
 export * from './matvec';
 export * from './elementwise';
 export * from './rows';
+export * from './attention';
 export * from './debug';

@@ -182,6 +182,13 @@ test('round trip decode(encode(x)) == x for awkward strings', () => {
     assert.equal(tok.decode(tok.encode(s)), s, JSON.stringify(s));
     assert.equal(tok.decode(tok.encode(s, { parseSpecial: false })), s, JSON.stringify(s));
   }
+  const ids = AWKWARD.flatMap((s) => [0, ...tok.encode(s), 6]);
+  const partial = [...tok.encode('😀 ok'), ...tok.encode('東')].filter((id) => id > 8); // also broken UTF-8 runs
+  for (const seq of [ids, partial, tok.encode('\ufeffBOM first')]) {
+    assert.equal(tok.decode(seq), tok.decodeWithLibrary(seq));
+    assert.equal(tok.decode(seq, { skipSpecial: true }), tok.decodeWithLibrary(seq, { skipSpecial: true }));
+  }
+  assert.equal(tok.decode(tok.encode('\ufeffBOM first')), '\ufeffBOM first');
   assert.deepEqual(tok.encode(''), []);
   assert.equal(tok.decode([]), '');
   assert.deepEqual(tok.encode('', { addBos: true }), [0]);

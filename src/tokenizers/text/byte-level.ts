@@ -33,7 +33,7 @@ const CHAR_TO_BYTE: Int16Array = (() => {
 export const BYTE_ALPHABET: readonly string[] = [...BYTE_TO_CHAR].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** UTF-8 bytes of `text` written in the byte-level alphabet (one char per byte). */
 export function toByteLevel(text: string): string {

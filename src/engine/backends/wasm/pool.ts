@@ -83,7 +83,7 @@ export class ThreadPool {
       for (let i = 0; i < args.length; i++) call.push(args[i]);
       call.push(0, total, this.scratch(0));
       try {
-        fn.apply(null, call);
+        fn(...call);
       } catch (err) {
         throw new KernelError(`wasm kernel ${label} failed on the main thread: ${describe(err)}`);
       }
@@ -107,7 +107,7 @@ export class ThreadPool {
     const [start, end] = partition(total, this.threads, 0, align);
     call.push(start, end, this.scratch(0));
     try {
-      fn.apply(null, call);
+      fn(...call);
     } catch (err) {
       recordError(this.memory, 0, err);
     }

@@ -88,7 +88,7 @@ export function runWorkerLoop(init: WorkerInit, exports: Record<string, KernelFn
       call.length = 0;
       for (let i = 0; i < n; i++) call.push(args[i]);
       call.push(start, end, scratch);
-      fns[fn].apply(null, call);
+      fns[fn](...call);
     } catch (err) {
       recordError(memory, index, err);
     }

@@ -1,0 +1,132 @@
+// Fused scaled-dot-product attention over [B, T, H, D] with GQA, causal / left-padding / segment
+// masks, forward (one query row per work item, optional probs) and backward from saved probs (one
+// (batch, kv head) per work item, so gk/gv rows have a single writer). f32 SIMD dot products over D;
+// no KV tiling (fine for the head dims and context lengths this project runs).
+
+import { hsum4 } from './simd';
+
+@inline function dot(a: usize, b: usize, dim: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  let s = hsum4(acc);
+  for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  return s;
+}
+
+/** y[0..dim) += alpha · x[0..dim). */
+@inline function axpy(y: usize, x: usize, alpha: f32, dim: i32): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, v128.load(x + o))));
+  }
+  for (; i < dim; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+@inline function visible(segIds: usize, b: i32, tk: i32, s: i32, seg: i32): bool {
+  return segIds == 0 || load<i32>(segIds + ((<usize>b * <usize>tk + <usize>s) << 2)) == seg;
+}
+
+/**
+ * Items [start, end) of (b, t, h) in out's row order. keyStart / segIds / probs may be 0 (absent).
+ * Scratch: tk scores then dim accumulators.
+ */
+export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+  const group = hq / hkv;
+  const kvRow = <usize>(hkv * dim) << 2;
+  const sc = scratch;
+  const acc = scratch + (<usize>tk << 2);
+  const dimB = <usize>dim << 2;
+  for (let it = start; it < end; it++) {
+    const h = it % hq;
+    const bt = it / hq;
+    const t = bt % tq;
+    const b = bt / tq;
+    const qpos = qOffset + t;
+    const lo = keyStart != 0 ? max(0, load<i32>(keyStart + (<usize>b << 2))) : 0;
+    const hi = causal != 0 ? min(tk, qpos + 1) : tk;
+    const seg = segIds != 0 ? load<i32>(segIds + ((<usize>b * <usize>tk + <usize>qpos) << 2)) : 0;
+    const qo = q + <usize>it * dimB;
+    const oo = out + <usize>it * dimB;
+    const kvB = <usize>b * <usize>kvBatchStride * 4 + <usize>((h / group) * dim) * 4;
+    const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
+    let mx: f32 = -Infinity;
+    let count = 0;
+    for (let s = lo; s < hi; s++) {
+      if (!visible(segIds, b, tk, s, seg)) continue;
+      const d = dot(qo, k + kvB + <usize>s * kvRow, dim) * scale;
+      store<f32>(sc + (<usize>s << 2), d);
+      mx = max(mx, d);
+      count++;
+    }
+    if (probs != 0) memory.fill(po, 0, <usize>tk << 2);
+    memory.fill(oo, 0, dimB);
+    if (count == 0) continue;
+    let sum: f64 = 0;
+    for (let s = lo; s < hi; s++) {
+      if (!visible(segIds, b, tk, s, seg)) continue;
+      const e = Mathf.exp(load<f32>(sc + (<usize>s << 2)) - mx);
+      store<f32>(sc + (<usize>s << 2), e);
+      sum += e;
+    }
+    const inv = <f32>(1 / sum);
+    memory.fill(acc, 0, dimB);
+    for (let s = lo; s < hi; s++) {
+      if (!visible(segIds, b, tk, s, seg)) continue;
+      const pr = load<f32>(sc + (<usize>s << 2)) * inv;
+      if (probs != 0) store<f32>(po + (<usize>s << 2), pr);
+      axpy(acc, v + kvB + <usize>s * kvRow, pr, dim);
+    }
+    memory.copy(oo, acc, dimB);
+  }
+}
+
+/**
+ * Items [start, end) of (b, kv head). Writes gq rows of the group's query heads and the dense
+ * gk, gv [B, tk, hkv, D] rows of this kv head. Scratch: tk floats of dP.
+ */
+export function attention_backward(q: usize, k: usize, v: usize, probs: usize, gOut: usize, gq: usize, gk: usize, gv: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+  const group = hq / hkv;
+  const kvRow = <usize>(hkv * dim) << 2;
+  const qRow = <usize>(hq * dim) << 2;
+  const dimB = <usize>dim << 2;
+  const dP = scratch;
+  for (let it = start; it < end; it++) {
+    const kh = it % hkv;
+    const b = it / hkv;
+    const kvB = <usize>b * <usize>kvBatchStride * 4 + <usize>(kh * dim) * 4;
+    const gB = (<usize>b * <usize>tk * <usize>(hkv * dim) + <usize>(kh * dim)) << 2;
+    for (let s = 0; s < tk; s++) {
+      memory.fill(gk + gB + <usize>s * kvRow, 0, dimB);
+      memory.fill(gv + gB + <usize>s * kvRow, 0, dimB);
+    }
+    for (let h = kh * group; h < (kh + 1) * group; h++) {
+      for (let t = 0; t < tq; t++) {
+        const qo = (<usize>(b * tq + t) * qRow) + (<usize>(h * dim) << 2);
+        const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
+        let pdp: f32 = 0;
+        for (let s = 0; s < tk; s++) {
+          const pr = load<f32>(po + (<usize>s << 2));
+          if (pr == 0) continue;
+          const d = dot(gOut + qo, v + kvB + <usize>s * kvRow, dim);
+          store<f32>(dP + (<usize>s << 2), d);
+          pdp += pr * d;
+        }
+        memory.fill(gq + qo, 0, dimB);
+        for (let s = 0; s < tk; s++) {
+          const pr = load<f32>(po + (<usize>s << 2));
+          if (pr == 0) continue;
+          const ds = pr * (load<f32>(dP + (<usize>s << 2)) - pdp) * scale;
+          axpy(gq + qo, k + kvB + <usize>s * kvRow, ds, dim);
+          axpy(gk + gB + <usize>s * kvRow, q + qo, ds, dim);
+          axpy(gv + gB + <usize>s * kvRow, gOut + qo, pr, dim);
+        }
+      }
+    }
+  }
+}
