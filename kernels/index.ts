@@ -7,4 +7,5 @@ export * from './matvec';
 export * from './elementwise';
 export * from './rows';
 export * from './attention';
+export * from './conv';
 export * from './debug';

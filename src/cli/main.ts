@@ -9,6 +9,7 @@ import { runDoctor } from './doctor.js';
 import { parseIntOption } from './common.js';
 import { inspectCommand, logitsCommand, parityCommand } from './model-commands.js';
 import { convertMeta } from '../model/convert.node.js';
+import { generateCommand, type GenerateCliOptions } from './generate-command.js';
 
 const program = new Command();
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -59,6 +60,40 @@ program
     const r = await convertMeta(metaDir, outDir, { model: opts.model, maxShardBytes: opts.maxShardBytes });
     console.log(`converted ${r.tensors} tensors from ${r.inputShards} shard(s) into ${outDir}: ${r.files.join(', ')}`);
     for (const w of r.warnings) console.log(`warning: ${w}`);
+  });
+
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
+  return n;
+};
+
+program
+  .command('generate <prompt>')
+  .description('generate text, images or both from a prompt (and optional images), streaming to the terminal')
+  .requiredOption('--model <dir>', 'Hugging Face Chameleon directory (config.json, model.safetensors, tokenizer.json)')
+  .option('--image <file...>', 'input image(s); place them with <image> in the prompt, else they come first')
+  .option('--mode <mode>', 'text | image | interleaved', 'text')
+  .option('--chat', 'treat the prompt as a user turn (ends it with end-of-turn)')
+  .option('--max-new-tokens <n>', 'generation budget', parseIntOption)
+  .option('--max-images <n>', 'images allowed (interleaved) or drawn (image mode)', parseIntOption)
+  .option('--seed <n>', 'random seed (same seed, same output)', (v) => parseInt(v, 10))
+  .option('--temperature <t>', 'text temperature', num)
+  .option('--top-p <p>', 'nucleus sampling for text and images', num)
+  .option('--top-k <k>', 'top-k for text and images', parseIntOption)
+  .option('--repetition-penalty <r>', 'text repetition penalty (HF semantics)', num)
+  .option('--greedy', 'argmax decoding')
+  .option('--image-temperature <t>', 'image temperature', num)
+  .option('--cfg <kind>', 'classifier-free guidance for images: 3way | 2way | off')
+  .option('--guidance-text <s>', 'text guidance scale', num)
+  .option('--guidance-image <s>', 'image guidance scale (3-way)', num)
+  .option('--negative <text>', 'negative prompt for 2-way guidance')
+  .option('--out <dir>', 'where images and index.html go (default: a new folder under ./outputs)')
+  .option('--json', 'print one JSON summary instead of streaming text')
+  .option('--backend <name>', 'wasm (default) or ref')
+  .option('--threads <n>', 'worker threads', parseIntOption)
+  .action(async (prompt: string, opts: GenerateCliOptions) => {
+    await generateCommand(prompt, opts);
   });
 
 program

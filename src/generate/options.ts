@@ -93,9 +93,19 @@ const optionsSchema = z
 
 export type GenerateOptionsInput = z.input<typeof optionsSchema>;
 
-/** Fills defaults and validates; errors name the offending option. */
+/** Drops keys whose value is undefined (so they fall back to defaults), one level deep. */
+function defined<T extends object>(o: T): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) ? defined(v as object) : v;
+  }
+  return out as Partial<T>;
+}
+
+/** Fills defaults and validates; errors name the offending option. Undefined values mean "default". */
 export function resolveOptions(input: GenerateOptionsInput = {}): GenerateOptions {
-  const r = optionsSchema.safeParse(input);
+  const r = optionsSchema.safeParse(defined(input));
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ChameleonError(`invalid generation option ${issue.path.join('.') || '(root)'}: ${issue.message}`);

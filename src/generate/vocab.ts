@@ -1,8 +1,8 @@
-// What generation needs to know about the id space: special ids, the image ids (index = code), and
-// which ids the text state may emit (Meta's rule: every id except image ids and names starting with
-// "<", the single character "<" excepted). Built from a Hugging Face vocabulary_map.
+// What generation needs to know about the id space, derived from the tokenizer layer's Vocabulary:
+// special ids, the image ids (index = code), and which ids the text state may emit (Meta's rule:
+// every id except image ids and names starting with "<", the single character "<" excepted).
 
-import { ChameleonError } from '../util/errors.js';
+import { Vocabulary } from '../tokenizers/vocab.js';
 
 export interface GenVocab {
   readonly size: number;
@@ -21,43 +21,26 @@ export interface GenVocab {
   codeOf(id: number): number;
 }
 
-/** Builds the generation vocabulary from an HF `vocabulary_map` (name → id). */
-export function vocabFromMap(map: Record<string, number>, size: number): GenVocab {
-  const need = (name: string): number => {
-    const id = map[name];
-    if (id === undefined) throw new ChameleonError(`vocabulary has no ${name} token`);
-    return id;
-  };
-  const imgs: [number, number][] = [];
-  for (const [name, id] of Object.entries(map)) {
-    const m = /^IMGIMG([A-J]+)Z$/.exec(name);
-    if (m) imgs.push([parseInt([...m[1]].map((ch) => ch.charCodeAt(0) - 65).join(''), 10), id]);
-  }
-  imgs.sort((a, b) => a[0] - b[0]);
-  imgs.forEach(([code], i) => {
-    if (code !== i) throw new ChameleonError(`vocabulary image codes are not contiguous: expected code ${i}, found ${code}`);
-  });
-  const imageIds = Int32Array.from(imgs.map(([, id]) => id));
-  const codeTable = new Int32Array(size).fill(-1);
-  imageIds.forEach((id, c) => (codeTable[id] = c));
+/** The generation view of a Vocabulary. `size` is the model's vocab size (≥ the named ids). */
+export function genVocab(v: Vocabulary, size = v.size): GenVocab {
   const textMask = new Uint8Array(size);
-  for (const [name, id] of Object.entries(map)) {
-    if (id >= size) continue;
-    if (codeTable[id] >= 0) continue;
-    if (name.startsWith('<') && name !== '<') continue;
-    textMask[id] = 1;
-  }
-  const eot = map['<reserved08706>'] ?? -1;
+  for (const id of v.metaTextTokenIds()) if (id < size) textMask[id] = 1;
+  const imageIds = Int32Array.from({ length: v.codebookSize }, (_, c) => v.codeToId(c));
   return {
     size,
-    bos: need('<s>'),
-    eos: need('</s>'),
-    pad: need('<pad>'),
-    boi: need('<racm3:break>'),
-    eoi: need('<eoss>'),
-    eot,
+    bos: v.bosId,
+    eos: v.eosId,
+    pad: v.padId,
+    boi: v.boiId,
+    eoi: v.eoiId,
+    eot: v.eotId ?? -1,
     imageIds,
     textMask,
-    codeOf: (id: number) => (id >= 0 && id < size ? codeTable[id] : -1),
+    codeOf: (id: number) => (v.isImage(id) ? id - v.imageStart : -1),
   };
+}
+
+/** Shortcut for a Hugging Face `vocabulary_map` (name → id). */
+export function vocabFromMap(map: Record<string, number>, size: number): GenVocab {
+  return genVocab(Vocabulary.fromVocabularyMap(map, { vocabSize: size }), size);
 }

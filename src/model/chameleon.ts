@@ -12,6 +12,7 @@ import type { DType } from '../engine/dtype.js';
 import { ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ParamStore } from '../nn/params.js';
+import { Vocabulary } from '../tokenizers/vocab.js';
 import type { ChameleonConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
 
@@ -90,11 +91,11 @@ export function declareChameleonParams(store: ParamStore, cfg: ChameleonConfig, 
   mat('lm_head.weight', [cfg.vocabSize, C]);
 }
 
-/** Vocabulary ids of image tokens (names "IMGIMG…Z"), sorted; [] without a vocabulary map. */
+/** Vocabulary ids of image tokens (index = code); [] without a vocabulary map. */
 export function imageTokenIds(cfg: ChameleonConfig): Int32Array {
-  const ids: number[] = [];
-  for (const [name, id] of Object.entries(cfg.vocabularyMap ?? {})) if (name.startsWith('IMGIMG')) ids.push(id);
-  return Int32Array.from(ids.sort((a, b) => a - b));
+  if (!cfg.vocabularyMap) return new Int32Array(0);
+  const v = Vocabulary.fromVocabularyMap(cfg.vocabularyMap, { vocabSize: cfg.vocabSize });
+  return Int32Array.from({ length: v.codebookSize }, (_, c) => v.codeToId(c));
 }
 
 export class ChameleonModel {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWasmBackend, type WasmBackend } from '../../src/engine/backends/wasm/backend.node.js';
 import { refKernels } from '../../src/engine/backends/ref/index.js';
-import type { BinaryOp, UnaryOp } from '../../src/engine/kernels.js';
+import type { AttentionParams, BinaryOp, Conv2dParams, UnaryOp } from '../../src/engine/kernels.js';
 
 let seed = 987654321;
 function rand(): number {
@@ -254,6 +254,62 @@ describe('wasm native kernels vs ref', () => {
         refKernels.rope(x, o2, pos, batch, t, heads, dim, 10000, inverse);
         close(o1, o2, `rope inverse=${inverse}`);
       }
+    }
+  });
+
+  it('attention forward (masks, GQA, KV-cache stride) and backward', () => {
+    const cases: AttentionParams[] = [
+      { batch: 2, tq: 5, tk: 5, hq: 4, hkv: 2, dim: 8, scale: 0.35, causal: true, qOffset: 0, kvBatchStride: 5 * 2 * 8, keyStart: null, segIds: null },
+      { batch: 2, tq: 3, tk: 9, hq: 2, hkv: 1, dim: 6, scale: 0.4, causal: true, qOffset: 6, kvBatchStride: 12 * 1 * 6, keyStart: null, segIds: null },
+      { batch: 2, tq: 7, tk: 7, hq: 2, hkv: 2, dim: 5, scale: 0.5, causal: false, qOffset: 0, kvBatchStride: 7 * 2 * 5, keyStart: null, segIds: null },
+      { batch: 3, tq: 64, tk: 64, hq: 4, hkv: 4, dim: 32, scale: 0.18, causal: true, qOffset: 0, kvBatchStride: 64 * 4 * 32, keyStart: null, segIds: null },
+    ];
+    cases.push({ ...cases[0], keyStart: i32(2, (b) => b * 2), segIds: i32(2 * 5, (i) => (i % 5 < 3 ? 0 : 1)) });
+    for (const p of cases) {
+      const q = f32(p.batch * p.tq * p.hq * p.dim);
+      const k = f32(p.batch * p.kvBatchStride);
+      const v = f32(p.batch * p.kvBatchStride);
+      const o1 = f32(q.length), o2 = f32(q.length);
+      const pr1 = f32(p.batch * p.hq * p.tq * p.tk), pr2 = f32(pr1.length);
+      be.kernels.attention(q, k, v, o1, pr1, p);
+      refKernels.attention(q, k, v, o2, pr2, p);
+      close(o1, o2, 'attention out');
+      close(pr1, pr2, 'attention probs');
+      be.kernels.attention(q, k, v, o1, null, p);
+      close(o1, o2, 'attention out without probs');
+      const gOut = f32(q.length);
+      const kvDense = p.batch * p.tk * p.hkv * p.dim;
+      const gq1 = f32(q.length), gq2 = f32(q.length), gk1 = f32(kvDense), gk2 = f32(kvDense), gv1 = f32(kvDense), gv2 = f32(kvDense);
+      be.kernels.attentionBackward(q, k, v, pr2, gOut, gq1, gk1, gv1, p);
+      refKernels.attentionBackward(q, k, v, pr2, gOut, gq2, gk2, gv2, p);
+      close(gq1, gq2, 'attention gq');
+      close(gk1, gk2, 'attention gk');
+      close(gv1, gv2, 'attention gv');
+    }
+  });
+
+  it('conv2d forward and backward (padding, stride, bias)', () => {
+    const cases: Conv2dParams[] = [
+      { n: 2, cin: 3, h: 7, w: 6, cout: 4, kh: 3, kw: 3, stride: 1, padT: 1, padL: 1, padB: 1, padR: 1, outH: 7, outW: 6 },
+      { n: 1, cin: 2, h: 9, w: 9, cout: 5, kh: 4, kw: 2, stride: 2, padT: 0, padL: 1, padB: 1, padR: 0, outH: 4, outW: 5 },
+      { n: 2, cin: 8, h: 16, w: 16, cout: 16, kh: 3, kw: 3, stride: 1, padT: 1, padL: 1, padB: 1, padR: 1, outH: 16, outW: 16 },
+    ];
+    for (const p of cases) {
+      const x = f32(p.n * p.cin * p.h * p.w), w = f32(p.cout * p.cin * p.kh * p.kw), b = f32(p.cout);
+      const outLen = p.n * p.cout * p.outH * p.outW;
+      for (const bias of [b, null]) {
+        const o1 = f32(outLen), o2 = f32(outLen);
+        be.kernels.conv2d(x, w, bias, o1, p);
+        refKernels.conv2d(x, w, bias, o2, p);
+        close(o1, o2, 'conv2d');
+      }
+      const gy = f32(outLen);
+      const gx1 = f32(x.length), gx2 = f32(x.length), gw1 = f32(w.length), gw2 = f32(w.length), gb1 = f32(p.cout), gb2 = f32(p.cout);
+      be.kernels.conv2dBackward(x, w, gy, gx1, gw1, gb1, p);
+      refKernels.conv2dBackward(x, w, gy, gx2, gw2, gb2, p);
+      close(gx1, gx2, 'conv2d gx');
+      close(gw1, gw2, 'conv2d gw');
+      close(gb1, gb2, 'conv2d gb');
     }
   });
 

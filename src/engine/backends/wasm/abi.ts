@@ -38,6 +38,10 @@ export const EXPORTS = [
   'rope',
   'gather',
   'scatter_add',
+  'attention',
+  'attention_backward',
+  'im2col',
+  'col2im',
 ] as const;
 
 export type ExportName = (typeof EXPORTS)[number];

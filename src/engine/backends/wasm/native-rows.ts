@@ -1,10 +1,12 @@
 // Native (wasm) row kernels: softmax, RMSNorm, LayerNorm, cross entropy, reduce, RoPE, gather and
-// scatterAdd, plus the assembled table of every native kernel. Row passes split rows across
-// threads; weight-gradient and scatter passes split columns, so no two threads write one element.
+// scatterAdd, plus the table of every native kernel (attention and conv live in native-attention.ts).
+// Row passes split rows across threads; weight-gradient and scatter passes split columns, so no two
+// threads write one element.
 
 import type { AnyArray, DType } from '../../dtype.js';
 import type { F32, I32, KernelName, Kernels, ReduceOp } from '../../kernels.js';
 import { DTYPE_CODE } from './abi.js';
+import { attention, attentionBackward, conv2d, conv2dBackward } from './native-attention.js';
 import * as math from './native-math.js';
 import { inHeap, PAR_ELEMS, type NativeContext } from './native-math.js';
 
@@ -121,6 +123,10 @@ export function buildKernels(ctx: NativeContext): { kernels: Kernels; native: Re
     rope: (x, out, pos, b, t, h, d, theta, inv) => rope(ctx, x, out, pos, b, t, h, d, theta, inv),
     gather: (table, dt, ids, out, dim) => gather(ctx, table, dt, ids, out, dim),
     scatterAdd: (g, ids, gt, dim) => scatterAdd(ctx, g, ids, gt, dim),
+    attention: (q, k, v, out, probs, p) => attention(ctx, q, k, v, out, probs, p),
+    attentionBackward: (q, k, v, probs, gOut, gq, gk, gv, p) => attentionBackward(ctx, q, k, v, probs, gOut, gq, gk, gv, p),
+    conv2d: (x, w, b, out, p) => conv2d(ctx, x, w, b, out, p),
+    conv2dBackward: (x, w, gy, gx, gw, gb, p) => conv2dBackward(ctx, x, w, gy, gx, gw, gb, p),
   };
   const kernels: Kernels = { ...ctx.ref, ...native };
   return { kernels, native: new Set(Object.keys(native) as KernelName[]) };

@@ -1,0 +1,80 @@
+// `chameleon generate` as a user runs it, on a complete tiny model directory: text, image and
+// interleaved modes with an input image, the files it writes (PNGs, index.html, answer.json),
+// reproducibility from a seed, and clear errors for bad input.
+
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { makeTinyBundle } from '../helpers/tiny-bundle.js';
+
+let root = '';
+let model = '';
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'cham-gen-'));
+  model = join(root, 'model');
+  makeTinyBundle(model);
+  const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+  writeFileSync(join(root, 'red.png'), png);
+  writeFileSync(join(root, 'not-an-image.png'), 'hello');
+});
+
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'generate', '--model', model, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test('image mode draws one image, writes the PNG, index.html and answer.json', () => {
+  const out = join(root, 'img');
+  const r = run(['a red circle', '--mode', 'image', '--seed', '3', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(r.out) as { reason: string; images: number; answer: { kind: string; file?: string }[] };
+  assert.equal(summary.reason, 'images');
+  assert.equal(summary.images, 1);
+  const img = summary.answer.find((p) => p.kind === 'image');
+  assert.ok(img?.file && existsSync(join(out, img.file)));
+  const png = readFileSync(join(out, img.file));
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  assert.match(html, /<img src="image-1\.png"/);
+  assert.match(html, /a red circle/);
+});
+
+test('interleaved mode with an input image streams text and reproduces from the seed', () => {
+  const a = run(['what colour is <image> this?', '--image', join(root, 'red.png'), '--mode', 'interleaved', '--seed', '5', '--max-new-tokens', '40', '--temperature', '1.2', '--out', join(root, 'i1')]);
+  assert.equal(a.code, 0, a.err);
+  const b = run(['what colour is <image> this?', '--image', join(root, 'red.png'), '--mode', 'interleaved', '--seed', '5', '--max-new-tokens', '40', '--temperature', '1.2', '--out', join(root, 'i2')]);
+  assert.equal(a.out, b.out, 'same seed, same output');
+  const ans = JSON.parse(readFileSync(join(root, 'i1', 'answer.json'), 'utf8')) as { generatedTokens: number };
+  assert.ok(ans.generatedTokens > 0);
+  assert.ok(existsSync(join(root, 'i1', 'input-1-red.png')));
+});
+
+test('text mode never draws; chat mode works with the end-of-turn token', () => {
+  const r = run(['hello', '--mode', 'text', '--chat', '--max-new-tokens', '12', '--json', '--out', join(root, 't')]);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { images: number; answer: { kind: string }[] };
+  assert.equal(j.images, 0);
+  assert.ok(j.answer.every((p) => p.kind === 'text'));
+});
+
+test('bad input: unreadable image, marker/image mismatch, bad options → one clear line, exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['look <image>', '--image', join(root, 'not-an-image.png')], /not-an-image\.png/],
+    [['<image> and <image>', '--image', join(root, 'red.png')], /2 <image> markers but 1 --image/],
+    [['hi', '--mode', 'video'], /--mode must be text, image or interleaved/],
+    [['hi', '--temperature', '-1'], /invalid generation option text\.temperature/],
+    [['hi', '--mode', 'image', '--max-new-tokens', '5'], /an image needs 18 tokens/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run([...args, '--out', join(root, 'bad')]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+  }
+});
