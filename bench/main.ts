@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   model: () => import('./model.js'),
   generate: () => import('./generate.js'),
   'tokenizers-text': () => import('./tokenizers-text.js'),
+  tokenizers: () => import('./tokenizers.js'),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -16,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('--'));
   const load = name !== undefined ? BENCHES[name] : undefined;
   if (load === undefined) {
-    process.stderr.write(`${name === undefined ? 'no benchmark named' : `unknown benchmark '${name}'`}; available: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.stderr.write(`${name === undefined ? 'no benchmark given' : `unknown benchmark '${name}'`}; available: ${Object.keys(BENCHES).join(', ')}\n`);
     process.stderr.write('usage: npm run bench -- <name> [--json]\n');
     return 2;
   }

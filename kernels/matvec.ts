@@ -4,6 +4,7 @@
 // bandwidth probe used as the benchmark roofline. Threading: the caller gives the W row range.
 
 import { fma4, hsum4, bf16ToF32, f16ToF32, f16x4, DT_F32, DT_BF16 } from './simd';
+import { gemm_scratch_bytes } from './gemm';
 
 @inline function widenLo(w: v128, dt: i32): v128 {
   const u = i32x4.extend_low_i16x8_u(w);
@@ -81,6 +82,33 @@ function dot4h(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool, dt: 
   put(y, s0, acc); put(y + 4, s1, acc); put(y + 8, s2, acc); put(y + 12, s3, acc);
 }
 
+/**
+ * Four bf16 W rows against x deinterleaved per block of 8 as [x0 x2 x4 x6 x1 x3 x5 x7]: the even
+ * weights of a u32 lane are `lane << 16`, the odd ones `lane & 0xffff0000`, one op per 4 weights.
+ * Requires k % 8 == 0.
+ */
+function dot4bf16(r0: usize, rs: usize, xd: usize, k: i32, y: usize, acc: bool): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
+  const hi = i32x4.splat(0xffff0000);
+  for (let p = 0; p < k; p += 8) {
+    const o = <usize>p << 1;
+    const xe = v128.load(xd + (o << 1));
+    const xo = v128.load(xd + (o << 1), 16);
+    let w = v128.load(r0 + o);
+    a0 = fma4(i32x4.shl(w, 16), xe, a0); b0 = fma4(v128.and(w, hi), xo, b0);
+    w = v128.load(r1 + o);
+    a1 = fma4(i32x4.shl(w, 16), xe, a1); b1 = fma4(v128.and(w, hi), xo, b1);
+    w = v128.load(r2 + o);
+    a2 = fma4(i32x4.shl(w, 16), xe, a2); b2 = fma4(v128.and(w, hi), xo, b2);
+    w = v128.load(r3 + o);
+    a3 = fma4(i32x4.shl(w, 16), xe, a3); b3 = fma4(v128.and(w, hi), xo, b3);
+  }
+  put(y, hsum4(f32x4.add(a0, b0)), acc); put(y + 4, hsum4(f32x4.add(a1, b1)), acc);
+  put(y + 8, hsum4(f32x4.add(a2, b2)), acc); put(y + 12, hsum4(f32x4.add(a3, b3)), acc);
+}
+
 /** One W row against one x (row-range tails). */
 function dot1(r: usize, x: usize, k: i32, dt: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
@@ -109,11 +137,24 @@ function dot1(r: usize, x: usize, k: i32, dt: i32): f32 {
  * y[i, j] (+)= Σ_p x[i, p] · w[j, p] for i < m, j in [start, end). x: m x k f32, w: n x k of dtype
  * dt, y: m x n f32. flags: bit2 accumulate, bits 3-4 dtype (same encoding as gemm).
  */
-export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, flags: i32, start: i32, end: i32, _scratch: usize): void {
+export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, flags: i32, start: i32, end: i32, scratch: usize): void {
   const acc = (flags & 4) != 0;
   const dt = (flags >> 3) & 3;
   const es: usize = dt == DT_F32 ? 4 : 2;
   const rs = <usize>k * es;
+  // bf16 fast path: deinterleave x into this participant's scratch once per call.
+  const deint = dt == DT_BF16 && (k & 7) == 0 && <i64>m * <i64>k * 4 <= <i64>gemm_scratch_bytes();
+  if (deint) {
+    for (let i = 0; i < m; i++) {
+      const src = x + ((<usize>i * <usize>k) << 2);
+      const dst = scratch + ((<usize>i * <usize>k) << 2);
+      for (let p = 0; p < k; p += 8) {
+        const u = v128.load(src + (<usize>p << 2)), v = v128.load(src + (<usize>p << 2), 16);
+        v128.store(dst + (<usize>p << 2), v128.shuffle<f32>(u, v, 0, 2, 4, 6));
+        v128.store(dst + (<usize>p << 2), v128.shuffle<f32>(u, v, 1, 3, 5, 7), 16);
+      }
+    }
+  }
   let j = start;
   for (; j + 4 <= end; j += 4) {
     const r0 = w + <usize>j * rs;
@@ -121,6 +162,7 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
       const xi = x + ((<usize>i * <usize>k) << 2);
       const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
       if (dt == DT_F32) dot4f32(r0, rs, xi, k, yi, acc);
+      else if (deint) dot4bf16(r0, rs, scratch + ((<usize>i * <usize>k) << 2), k, yi, acc);
       else dot4h(r0, rs, xi, k, yi, acc, dt);
     }
   }
@@ -133,18 +175,28 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
 }
 
 /**
- * Read-bandwidth probe: sums f32 lanes of bytes [start*64, end*64) from p and stores the sum at
- * scratch (so the loads are live). Four independent accumulators, 64 bytes per iteration.
+ * Read-bandwidth probe: sums f32 lanes of the 64-byte lines [start, end) from p and stores the sum at
+ * scratch (so the loads are live). The range is read as four concurrent sequential streams (as
+ * matvec reads four W rows), which is what the hardware prefetchers need to reach full bandwidth.
  */
 export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): void {
   let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  const quarter = <usize>((end - start) >> 2) << 6;
   let q = p + (<usize>start << 6);
-  const e = p + (<usize>end << 6);
+  const e = q + quarter;
   for (; q < e; q += 64) {
-    a = f32x4.add(a, v128.load(q));
-    b = f32x4.add(b, v128.load(q, 16));
-    c = f32x4.add(c, v128.load(q, 32));
-    d = f32x4.add(d, v128.load(q, 48));
+    a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+    b = f32x4.add(b, f32x4.add(v128.load(q + quarter), v128.load(q + quarter, 16)));
+    c = f32x4.add(c, f32x4.add(v128.load(q + 2 * quarter), v128.load(q + 2 * quarter, 16)));
+    d = f32x4.add(d, f32x4.add(v128.load(q + 3 * quarter), v128.load(q + 3 * quarter, 16)));
+    a = f32x4.add(a, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
+    b = f32x4.add(b, f32x4.add(v128.load(q + quarter, 32), v128.load(q + quarter, 48)));
+    c = f32x4.add(c, f32x4.add(v128.load(q + 2 * quarter, 32), v128.load(q + 2 * quarter, 48)));
+    d = f32x4.add(d, f32x4.add(v128.load(q + 3 * quarter, 32), v128.load(q + 3 * quarter, 48)));
   }
+  // Lines left over after four equal streams.
+  q = p + (<usize>start << 6) + 4 * quarter;
+  const tail = p + (<usize>end << 6);
+  for (; q < tail; q += 64) a = f32x4.add(a, f32x4.add(f32x4.add(v128.load(q), v128.load(q, 16)), f32x4.add(v128.load(q, 32), v128.load(q, 48))));
   store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
 }

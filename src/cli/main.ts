@@ -10,6 +10,7 @@ import { parseIntOption } from './common.js';
 import { inspectCommand, logitsCommand, parityCommand } from './model-commands.js';
 import { convertMeta } from '../model/convert.node.js';
 import { generateCommand, type GenerateCliOptions } from './generate-command.js';
+import { registerImageCommands } from './image-commands.js';
 
 const program = new Command();
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -103,6 +104,8 @@ program
     await runDoctor({ json: false });
     console.log('\nNext: `npm run bench -- kernels` measures GEMM/matvec throughput against this machine\'s memory bandwidth.');
   });
+
+registerImageCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ChameleonError) {
