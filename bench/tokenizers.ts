@@ -7,7 +7,6 @@ import { Engine } from '../src/engine/index.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import { CHAMELEON_VQGAN, SMALL_VQGAN, type VqganConfig } from '../src/tokenizers/image/config.js';
 import { Vqgan, toUint8HWC } from '../src/tokenizers/image/vqgan.js';
-import { accelerateConv } from '../src/train/vq-conv.js';
 
 interface Row {
   kind: 'image-encode' | 'image-decode';
@@ -27,7 +26,7 @@ function median(xs: number[]): number {
 async function benchConfig(name: string, cfg: VqganConfig, runs: number): Promise<Row[]> {
   const backend = await createWasmBackend({ threads: availableParallelism() });
   const engine = new Engine(backend);
-  const conv = accelerateConv(engine) ? 'im2col+gemm' : backend.native.has('conv2d') ? 'native' : 'ref';
+  const conv = backend.native.has('conv2d') ? 'native' : 'ref';
   try {
     const vq = new Vqgan(engine, cfg, { encoder: true, decoder: true });
     vq.initialize(1);

@@ -11,7 +11,6 @@ import { toUint8HWC } from '../tokenizers/image/vqgan.js';
 import { tokensPerImage } from '../tokenizers/image/config.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import { runVqTraining } from '../train/vq-run.node.js';
-import { accelerateConv } from '../train/vq-conv.js';
 import { openEngine, type EngineOptions } from './common.js';
 import type { Engine } from '../engine/index.js';
 import type { Vqgan } from '../tokenizers/image/vqgan.js';
@@ -39,7 +38,6 @@ function vocabIds(dir: string, codes: Int32Array): number[] | undefined {
 export async function imageEncodeCommand(image: string, opts: EngineOptions & { model: string; json?: boolean }): Promise<void> {
   const { engine, close } = await openEngine(opts);
   try {
-    accelerateConv(engine);
     const vq = requireVqgan(engine, opts.model);
     const r = vq.cfg.resolution;
     const { pixels } = await preprocessImage(image, r);
@@ -80,7 +78,6 @@ export async function imageDecodeCommand(codesFile: string, opts: EngineOptions 
   const codes = parseCodesJson(readFileSync(codesFile, 'utf8'), codesFile);
   const { engine, close } = await openEngine(opts);
   try {
-    accelerateConv(engine);
     const vq = requireVqgan(engine, opts.model);
     if (!vq.decoder) {
       throw new ChameleonError(`--model ${opts.model}: no decoder weights (model.vqmodel.decoder.*); Hugging Face checkpoints carry only the encoder — add vq_decoder.safetensors`);

@@ -14,7 +14,6 @@ import { ChameleonError } from '../util/errors.js';
 import { ProgressBar, type ProgressStream } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { BatchSampler, DEFAULT_VQ_TRAIN, VqTrainer, evaluateVq, type StepStats, type TrainerState, type UsageStats, type VqTrainOptions } from './vq.js';
-import { accelerateConv } from './vq-conv.js';
 import { listImages, loadImages } from './vq-data.node.js';
 import { composeSheet, lossCurveSvg, type CurvePoint, type EvalPoint } from './vq-report.js';
 
@@ -38,8 +37,6 @@ export interface VqRunOptions extends Partial<VqTrainOptions> {
   progress?: ProgressStream | null;
   /** One line per evaluation / checkpoint (human log). */
   log?: (line: string) => void;
-  /** Use im2col + gemm convolutions when the backend has no native conv (default true). */
-  fastConv?: boolean;
 }
 
 export interface EvalRecord {
@@ -105,7 +102,6 @@ export async function runVqTraining(engine: Engine, opts: VqRunOptions): Promise
   const log = opts.log ?? (() => {});
   if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new ChameleonError(`--steps must be a positive integer, got ${opts.steps}`);
   if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ChameleonError(`--batch must be a positive integer, got ${opts.batch}`);
-  if (opts.fastConv ?? true) accelerateConv(engine);
   mkdirSync(opts.out, { recursive: true });
   const statePath = join(opts.out, STATE_FILE);
   const modelPath = join(opts.out, MODEL_FILE);

@@ -9,15 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Engine, backward, ops } from '../../src/engine/index.js';
+import { Engine } from '../../src/engine/index.js';
 import { createWasmBackend } from '../../src/engine/backends/wasm/backend.node.js';
-import { createRefBackend } from '../../src/engine/backends/ref/index.js';
 import { openSafetensors } from '../../src/io/safetensors.node.js';
 import { TINY_VQGAN } from '../../src/tokenizers/image/config.js';
 import { loadVqgan } from '../../src/tokenizers/image/load.node.js';
 import { Vqgan } from '../../src/tokenizers/image/vqgan.js';
 import { CodeUsage, VqTrainer, lrAt } from '../../src/train/vq.js';
-import { conv2dBackwardGemm, conv2dGemm } from '../../src/train/vq-conv.js';
 import { runVqTraining } from '../../src/train/vq-run.node.js';
 import { sheetSize } from '../../src/train/vq-report.js';
 
@@ -144,36 +142,4 @@ test('train run: files, resume from the checkpoint gives the identical next step
   const vq = loadVqgan(e4, join(dir, 'a'))!;
   assert.ok(vq.decoder && vq.encoder);
   e4.dispose();
-});
-
-test('im2col + gemm convolution matches the reference conv2d and its gradients', () => {
-  const ref = new Engine(createRefBackend());
-  const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + s));
-  for (const [n, cin, h, cout, k, stride, pad] of [
-    [2, 5, 9, 7, 3, 1, [1, 1, 1, 1]],
-    [2, 4, 8, 6, 3, 2, [0, 0, 1, 1]],
-    [3, 6, 5, 4, 1, 1, [0, 0, 0, 0]],
-  ] as [number, number, number, number, number, number, [number, number, number, number]][]) {
-    const x = ref.tensor(rnd(n * cin * h * h, 1), [n, cin, h, h]).trainable();
-    const w = ref.tensor(rnd(cout * cin * k * k, 2), [cout, cin, k, k]).trainable();
-    const b = ref.tensor(rnd(cout, 3), [cout]).trainable();
-    const y = ops.conv2d(x, w, b, { stride, padding: pad });
-    const gy = rnd(y.size, 4);
-    backward(ops.sum(ops.mul(y, ref.tensor(gy, y.shape))));
-    const p = { n, cin, h, w: h, cout, kh: k, kw: k, stride, padT: pad[0], padL: pad[1], padB: pad[2], padR: pad[3], outH: y.shape[2], outW: y.shape[3] };
-    const out = new Float32Array(y.size);
-    conv2dGemm(ref, ref.k, x.f32(), w.f32(), b.f32(), out, p);
-    const gx = new Float32Array(x.size);
-    const gw = new Float32Array(w.size);
-    const gb = new Float32Array(cout);
-    conv2dBackwardGemm(ref, ref.k, x.f32(), w.f32(), gy, gx, gw, gb, p);
-    const close = (a: ArrayLike<number>, c: ArrayLike<number>, what: string): void => {
-      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - c[i]) < 1e-4, `${what}[${i}]: ${a[i]} vs ${c[i]}`);
-    };
-    close(out, y.f32(), 'y');
-    close(gx, x.grad!.f32(), 'gx');
-    close(gw, w.grad!.f32(), 'gw');
-    close(gb, b.grad!.f32(), 'gb');
-  }
-  ref.dispose();
 });
