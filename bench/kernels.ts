@@ -20,7 +20,7 @@ interface Row {
   simd: SimdVariant;
 }
 
-const SAMPLES = 5;
+const SAMPLES = 9;
 const MIN_SAMPLE_MS = 60;
 const COLD_BYTES = 1.1 * 2 ** 30;
 

@@ -9,7 +9,7 @@ import { fma4, loadW4, loadW1, dtSize, tr0, tr1, tr2, tr3 } from './simd';
 const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 128;
+const MC: i32 = 32;
 const NC: i32 = 1024;
 
 const A_PACK_BYTES: usize = <usize>(MC * KC * 4);

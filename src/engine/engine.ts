@@ -26,6 +26,8 @@ export class Engine {
   private nextScopeId = 1;
   private gradEnabled_ = true;
   private disposed = false;
+  /** Set when two async scopes ended out of order (their memory may have been reused). */
+  private interleaved = false;
 
   constructor(readonly backend: Backend) {
     this.k = backend.kernels;
@@ -77,13 +79,16 @@ export class Engine {
     this.assertUsable();
     const entry = { id: this.nextScopeId++, mark: this.arenas.scratch.mark() };
     this.scopeStack.push(entry);
+    let result: T;
     try {
-      return await fn();
+      result = await fn();
     } finally {
       const top = this.scopeStack.pop();
-      if (top !== entry) throw new ChameleonError('engine.scopeAsync: scopes were interleaved');
       this.arenas.scratch.release(entry.mark);
+      if (top !== entry) this.interleaved = true;
     }
+    if (this.interleaved) throw new ChameleonError('engine.scopeAsync: scopes were interleaved');
+    return result;
   }
 
   /** Id of the innermost open scope (0 outside any scope). */

@@ -130,7 +130,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdims = fal
   const norm = [...new Set(list.map((a) => normAxis('sum', a, x.rank)))].sort((a, b) => a - b);
   // Reduce one axis at a time, highest first, so earlier axis indices stay valid.
   let cur = x.f32();
-  let shape = [...x.shape];
+  const shape = [...x.shape];
   for (let i = norm.length - 1; i >= 0; i--) {
     const ax = norm[i];
     const outer = numel(shape.slice(0, ax));

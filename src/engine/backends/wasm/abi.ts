@@ -93,6 +93,9 @@ export const CTL_ALIGN = 5;
 export const CTL_ERR = 6;
 export const CTL_NARGS = 7;
 export const CTL_ERRLEN = 8;
+/** Dynamic scheduling: number of chunks (0 = static, one range per participant) and the next chunk to take. */
+export const CTL_CHUNKS = 9;
+export const CTL_NEXT = 10;
 /** Float64 job arguments start at this byte offset inside the control block. */
 export const CTL_ARGS_BYTE = 64;
 export const MAX_ARGS = 24;
@@ -103,6 +106,25 @@ export const ERRMSG_MAX = 1024;
 export const FN_EXIT = -1;
 
 /** Participant p's share [start, end) of total items, boundaries multiples of align (last takes the rest). */
+/**
+ * Runs a job's share: static (chunks = 0: participant p takes range p of `parts`) or dynamic (every
+ * participant takes the next unclaimed of `chunks` ranges until none is left, so a participant on
+ * a slower core simply takes fewer; used where a range's result does not depend on who computes it).
+ */
+export function runShare(ctl: Int32Array, p: number, parts: number, total: number, align: number, chunks: number, run: (start: number, end: number) => void): void {
+  if (chunks <= 0) {
+    const [s, e] = partition(total, parts, p, align);
+    run(s, e);
+    return;
+  }
+  for (;;) {
+    const c = Atomics.add(ctl, CTL_NEXT, 1);
+    if (c >= chunks) return;
+    const [s, e] = partition(total, chunks, c, align);
+    if (s < e) run(s, e);
+  }
+}
+
 export function partition(total: number, parts: number, p: number, align: number): [number, number] {
   const cut = (q: number): number => (q >= parts ? total : Math.min(total, Math.floor((total * q) / parts / align) * align));
   return [cut(p), cut(p + 1)];

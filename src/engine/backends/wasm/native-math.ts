@@ -28,6 +28,19 @@ export interface NativeContext {
   readonly ref: Kernels;
 }
 
+/**
+ * Dynamic scheduling (chunks per thread) for kernels whose ranges are independent: the two vCPUs of
+ * this machine often run at different speeds when both are busy (measured: one core ~40% slower),
+ * so fixed halves leave the fast core idle. GEMM chunks re-pack their panels, so it uses fewer.
+ */
+const DYNAMIC_GEMM = 4;
+const DYNAMIC_STREAM = 8;
+
+/** GEMM chunks per thread: up to DYNAMIC_GEMM, but each chunk keeps ≥ 128 rows/cols (it re-packs panels). */
+function gemmChunks(items: number, threads: number): number {
+  return Math.max(1, Math.min(DYNAMIC_GEMM, Math.floor(items / (threads * 128))));
+}
+
 /** Elementwise jobs smaller than this run on the main thread only (wake-up would dominate). */
 export const PAR_ELEMS = 32768;
 /** GEMM jobs below this many flops run on the main thread only. */
@@ -48,17 +61,17 @@ export function gemm(ctx: NativeContext, a: F32, b: AnyArray, c: F32, p: GemmPar
   const par = flops >= PAR_FLOPS;
   if (batch === 1 && m <= 4 && p.transB && !p.transA && k > 0) {
     // Decode: W (n x k) streams once; rows of W split across threads.
-    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, 4, par);
+    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, 4, par, DYNAMIC_STREAM);
     return;
   }
   const args = [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags, p.aStride, p.bStride, p.cStride, batch];
   const threads = ctx.pool.threads;
   if (batch >= 2 * threads || (batch >= threads && m * n < 4096)) {
-    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_BATCH], batch, 1, par);
+    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_BATCH], batch, 1, par, DYNAMIC_GEMM);
   } else if (m >= n) {
-    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_ROWS], m, 4, par);
+    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_ROWS], m, 4, par, gemmChunks(m, threads));
   } else {
-    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_COLS], n, 8, par);
+    ctx.pool.run('gemm', 'gemm', [...args, SPLIT_COLS], n, 8, par, gemmChunks(n, threads));
   }
 }
 
@@ -87,25 +100,25 @@ export function binary(ctx: NativeContext, op: BinaryOp, a: F32, b: F32, out: F3
   let total = 1;
   for (const s of outShape) total *= s;
   const d = outShape.length > 0 ? Math.max(1, outShape[outShape.length - 1]) : 1;
-  ctx.pool.run('binary', 'binary', [BINARY_CODE[op], a.byteOffset, b.byteOffset, out.byteOffset, d, am, bm], total, 16, total >= PAR_ELEMS);
+  ctx.pool.run('binary', 'binary', [BINARY_CODE[op], a.byteOffset, b.byteOffset, out.byteOffset, d, am, bm], total, 16, total >= PAR_ELEMS, DYNAMIC_STREAM);
 }
 
 export function unary(ctx: NativeContext, op: UnaryOp, x: F32, out: F32): void {
   if (!inHeap(ctx.heap, x, out)) return ctx.ref.unary(op, x, out);
   const n = x.length;
-  ctx.pool.run('unary', 'unary', [UNARY_CODE[op], x.byteOffset, out.byteOffset], n, 16, n >= PAR_ELEMS / 4);
+  ctx.pool.run('unary', 'unary', [UNARY_CODE[op], x.byteOffset, out.byteOffset], n, 16, n >= PAR_ELEMS / 4, DYNAMIC_STREAM);
 }
 
 export function unaryBackward(ctx: NativeContext, op: UnaryOp, x: F32, y: F32, gy: F32, gx: F32): void {
   if (!inHeap(ctx.heap, x, y, gy, gx)) return ctx.ref.unaryBackward(op, x, y, gy, gx);
   const n = gy.length;
-  ctx.pool.run('unaryBackward', 'unary_backward', [UNARY_CODE[op], x.byteOffset, y.byteOffset, gy.byteOffset, gx.byteOffset], n, 16, n >= PAR_ELEMS / 4);
+  ctx.pool.run('unaryBackward', 'unary_backward', [UNARY_CODE[op], x.byteOffset, y.byteOffset, gy.byteOffset, gx.byteOffset], n, 16, n >= PAR_ELEMS / 4, DYNAMIC_STREAM);
 }
 
 export function affine(ctx: NativeContext, x: F32, out: F32, mul: number, add: number): void {
   if (!inHeap(ctx.heap, x, out)) return ctx.ref.affine(x, out, mul, add);
   const n = x.length;
-  ctx.pool.run('affine', 'affine', [x.byteOffset, out.byteOffset, mul, add], n, 16, n >= PAR_ELEMS);
+  ctx.pool.run('affine', 'affine', [x.byteOffset, out.byteOffset, mul, add], n, 16, n >= PAR_ELEMS, DYNAMIC_STREAM);
 }
 
 export function fill(ctx: NativeContext, out: AnyArray, value: number): void {
@@ -131,13 +144,13 @@ export function cast(ctx: NativeContext, x: AnyArray, xDtype: DType, out: AnyArr
 export function swiglu(ctx: NativeContext, g: F32, u: F32, out: F32): void {
   if (!inHeap(ctx.heap, g, u, out)) return ctx.ref.swiglu(g, u, out);
   const n = g.length;
-  ctx.pool.run('swiglu', 'swiglu', [g.byteOffset, u.byteOffset, out.byteOffset], n, 16, n >= PAR_ELEMS / 4);
+  ctx.pool.run('swiglu', 'swiglu', [g.byteOffset, u.byteOffset, out.byteOffset], n, 16, n >= PAR_ELEMS / 4, DYNAMIC_STREAM);
 }
 
 export function swigluBackward(ctx: NativeContext, g: F32, u: F32, gy: F32, gg: F32, gu: F32): void {
   if (!inHeap(ctx.heap, g, u, gy, gg, gu)) return ctx.ref.swigluBackward(g, u, gy, gg, gu);
   const n = g.length;
-  ctx.pool.run('swigluBackward', 'swiglu_backward', [g.byteOffset, u.byteOffset, gy.byteOffset, gg.byteOffset, gu.byteOffset], n, 16, n >= PAR_ELEMS / 4);
+  ctx.pool.run('swigluBackward', 'swiglu_backward', [g.byteOffset, u.byteOffset, gy.byteOffset, gg.byteOffset, gu.byteOffset], n, 16, n >= PAR_ELEMS / 4, DYNAMIC_STREAM);
 }
 
 export function adamw(ctx: NativeContext, param: F32, grad: F32, m: F32, v: F32, p: AdamWParams): void {
@@ -145,7 +158,7 @@ export function adamw(ctx: NativeContext, param: F32, grad: F32, m: F32, v: F32,
   const n = param.length;
   const { lr, beta1, beta2, eps, weightDecay, step } = p;
   const args = [param.byteOffset, grad.byteOffset, m.byteOffset, v.byteOffset, lr, beta1, beta2, eps, 1 - lr * weightDecay, 1 - beta1 ** step, 1 - beta2 ** step];
-  ctx.pool.run('adamw', 'adamw', args, n, 16, n >= PAR_ELEMS);
+  ctx.pool.run('adamw', 'adamw', args, n, 16, n >= PAR_ELEMS, DYNAMIC_STREAM);
 }
 
 export function sumSquares(ctx: NativeContext, x: F32): number {

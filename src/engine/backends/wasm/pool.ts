@@ -22,7 +22,9 @@ import {
   EXPORT_INDEX,
   FN_EXIT,
   MAX_ARGS,
-  partition,
+  CTL_CHUNKS,
+  CTL_NEXT,
+  runShare,
   type ExportName,
 } from './abi.js';
 import { recordError } from './worker-loop.js';
@@ -72,8 +74,11 @@ export class ThreadPool {
   /**
    * Runs export `name` over `total` items split into ranges aligned to `align`; `parallel` false
    * (or one thread) runs it all on the main thread. `label` names the kernel in errors.
+   * `chunksPerThread` > 0 schedules dynamically (threads × chunksPerThread ranges taken from a shared
+   * counter), which keeps both cores busy when one runs slower; 0 gives each participant one fixed
+   * range (required by kernels that leave per-participant partial results in scratch).
    */
-  run(label: string, name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean): void {
+  run(label: string, name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean, chunksPerThread = 0): void {
     if (this.disposed) throw new KernelError(`${label}: the wasm backend was disposed`);
     if (total <= 0) return;
     const fn = this.fns[EXPORT_INDEX[name]];
@@ -98,16 +103,20 @@ export class ThreadPool {
     ctl[CTL_ALIGN] = align;
     ctl[CTL_ERR] = 0;
     ctl[CTL_ERRLEN] = 0;
+    const chunks = chunksPerThread > 0 ? Math.min(this.threads * chunksPerThread, Math.ceil(total / align)) : 0;
+    ctl[CTL_CHUNKS] = chunks;
+    ctl[CTL_NEXT] = 0;
     Atomics.store(ctl, CTL_DONE, 0);
     Atomics.add(ctl, CTL_SEQ, 1);
     Atomics.notify(ctl, CTL_SEQ);
     const call = this.call;
-    call.length = 0;
-    for (let i = 0; i < args.length; i++) call.push(args[i]);
-    const [start, end] = partition(total, this.threads, 0, align);
-    call.push(start, end, this.scratch(0));
     try {
-      fn(...call);
+      runShare(ctl, 0, this.threads, total, align, chunks, (start, end) => {
+        call.length = 0;
+        for (let i = 0; i < args.length; i++) call.push(args[i]);
+        call.push(start, end, this.scratch(0));
+        fn(...call);
+      });
     } catch (err) {
       recordError(this.memory, 0, err);
     }

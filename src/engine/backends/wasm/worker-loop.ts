@@ -20,7 +20,8 @@ import {
   EXPORTS,
   FN_EXIT,
   MAX_ARGS,
-  partition,
+  CTL_CHUNKS,
+  runShare,
 } from './abi.js';
 
 export interface WorkerInit {
@@ -83,12 +84,13 @@ export function runWorkerLoop(init: WorkerInit, exports: Record<string, KernelFn
     const parts = ctl[CTL_NPARTS];
     if (index >= parts) continue;
     try {
-      const [start, end] = partition(ctl[CTL_TOTAL], parts, index, ctl[CTL_ALIGN]);
       const n = ctl[CTL_NARGS];
-      call.length = 0;
-      for (let i = 0; i < n; i++) call.push(args[i]);
-      call.push(start, end, scratch);
-      fns[fn](...call);
+      runShare(ctl, index, parts, ctl[CTL_TOTAL], ctl[CTL_ALIGN], ctl[CTL_CHUNKS], (start, end) => {
+        call.length = 0;
+        for (let i = 0; i < n; i++) call.push(args[i]);
+        call.push(start, end, scratch);
+        fns[fn](...call);
+      });
     } catch (err) {
       recordError(memory, index, err);
     }
