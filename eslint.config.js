@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'kernels/**', 'build/**', 'outputs/**'] },
+  { ignores: ['dist/**', 'dist-*/**', 'tmp-*/**', 'node_modules/**', 'kernels/**', 'build/**', 'outputs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
