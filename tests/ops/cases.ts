@@ -63,6 +63,16 @@ export const CASES: OpCase[] = [
     fn: (x, w) => ops.linear(x, w),
   },
   {
+    name: 'linear with bf16 weight, 3 rows (guidance rows decoded together)',
+    inputs: [f([3, 48]), { kind: 'f32', shape: [26, 48], dtype: 'bf16' }],
+    fn: (x, w) => ops.linear(x, w),
+  },
+  {
+    name: 'linear with bf16 weight, 2 and 4 rows',
+    inputs: [f([2, 32]), f([4, 32]), { kind: 'f32', shape: [9, 32], dtype: 'bf16' }],
+    fn: (x2, x4, w) => ops.concat([ops.linear(x2, w), ops.linear(x4, w)], 0),
+  },
+  {
     name: 'linear with f16 weight, 3 rows',
     inputs: [f([3, 40]), { kind: 'f32', shape: [24, 40], dtype: 'f16' }],
     fn: (x, w) => ops.linear(x, w),

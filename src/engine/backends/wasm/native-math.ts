@@ -45,6 +45,8 @@ function gemmChunks(items: number, threads: number): number {
 export const PAR_ELEMS = 32768;
 /** GEMM jobs below this many flops run on the main thread only. */
 const PAR_FLOPS = 1 << 18;
+/** Matvec weights below this many bytes run on the main thread only (decode of small models). */
+const MATVEC_PAR_BYTES = 1 << 20;
 
 /** True when every non-null array is a view inside the backend's memory. */
 export function inHeap(heap: SharedHeap, ...arrays: (AnyArray | null)[]): boolean {
@@ -61,7 +63,10 @@ export function gemm(ctx: NativeContext, a: F32, b: AnyArray, c: F32, p: GemmPar
   const par = flops >= PAR_FLOPS;
   if (batch === 1 && m <= 4 && p.transB && !p.transA && k > 0) {
     // Decode: W (n x k) streams once; rows of W split across threads.
-    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, 4, par, DYNAMIC_STREAM);
+    // Weights under MATVEC_PAR_BYTES stream faster on one core than the hand-off costs; big ones are
+    // chunked dynamically.
+    const wBytes = n * k * (p.bDtype === 'f32' ? 4 : 2);
+    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, 4, wBytes >= MATVEC_PAR_BYTES, wBytes >= 8 * MATVEC_PAR_BYTES ? DYNAMIC_STREAM : 0);
     return;
   }
   const args = [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags, p.aStride, p.bStride, p.cStride, batch];
