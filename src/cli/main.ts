@@ -11,6 +11,7 @@ import { inspectCommand, logitsCommand, parityCommand } from './model-commands.j
 import { convertMeta } from '../model/convert.node.js';
 import { generateCommand, type GenerateCliOptions } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
+import { registerTextCommands } from './text-commands.js';
 
 const program = new Command();
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -106,6 +107,7 @@ program
   });
 
 registerImageCommands(program);
+registerTextCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ChameleonError) {
