@@ -177,3 +177,25 @@ export class Stages {
     return new Tensor(this.e, [...shape], 'f32', dst, this.scope);
   }
 }
+
+/** The ResNet blocks of one resolution level, each followed by its attention block when the level has them. */
+export function runLevelBlocks(st: Stages, blocks: readonly ResnetBlock[], attns: readonly AttnBlock[], h: Tensor, shape: readonly number[], opts: VqForwardOptions): Tensor {
+  blocks.forEach((block, j) => {
+    const inp = h;
+    h = st.run(shape, () => {
+      const y = block.forward(inp, opts); // [B, c, r, r]
+      return attns.length ? attns[j].forward(y) : y;
+    });
+  });
+  return h;
+}
+
+/** The middle of encoder and decoder: ResNet block, attention, ResNet block, at a constant shape. */
+export function runMid(st: Stages, mid1: ResnetBlock, attn: AttnBlock, mid2: ResnetBlock, h: Tensor, opts: VqForwardOptions): Tensor {
+  for (const stage of [(t: Tensor) => mid1.forward(t, opts), (t: Tensor) => attn.forward(t), (t: Tensor) => mid2.forward(t, opts)]) {
+    const inp = h;
+    h = st.run(inp.shape, () => stage(inp)); // [B, C, g, g]
+  }
+  return h;
+}
+

@@ -14,6 +14,8 @@ import {
   declareNorm,
   normSwish,
   upsample,
+  runLevelBlocks,
+  runMid,
   type ConvParams,
   type NormParams,
   type VqForwardOptions,
@@ -83,21 +85,12 @@ export class VqDecoder {
     const c0 = this.convIn.w.shape[0];
     let h = st.run([b, c0, res, res], () => conv(z, this.convIn)); // [B, C, g, g]
     cap?.('conv_in', h);
-    for (const stage of [(t: Tensor) => this.mid1.forward(t, opts), (t: Tensor) => this.midAttn.forward(t), (t: Tensor) => this.mid2.forward(t, opts)]) {
-      const inp = h;
-      h = st.run([b, c0, res, res], () => stage(inp)); // [B, C, g, g]
-    }
+    h = runMid(st, this.mid1, this.midAttn, this.mid2, h, opts); // [B, C, g, g]
     cap?.('mid', h);
     for (let i = this.levels.length - 1; i >= 0; i--) {
       const level = this.levels[i];
       const c = cfg.baseChannels * cfg.channelMultiplier[i];
-      level.blocks.forEach((block, j) => {
-        const inp = h;
-        h = st.run([b, c, res, res], () => {
-          const y = block.forward(inp, opts); // [B, c, r, r]
-          return level.attns.length ? level.attns[j].forward(y) : y;
-        });
-      });
+      h = runLevelBlocks(st, level.blocks, level.attns, h, [b, c, res, res], opts); // [B, c, r, r]
       cap?.(`up.${i}.block_out`, h);
       if (level.up) {
         const inp = h;

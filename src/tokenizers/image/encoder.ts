@@ -14,6 +14,8 @@ import {
   declareNorm,
   downsample,
   normSwish,
+  runLevelBlocks,
+  runMid,
   type ConvParams,
   type NormParams,
   type VqForwardOptions,
@@ -82,13 +84,7 @@ export class VqEncoder {
     cap?.('conv_in', h);
     this.levels.forEach((level, i) => {
       const c = cfg.baseChannels * cfg.channelMultiplier[i];
-      level.blocks.forEach((block, j) => {
-        const inp = h;
-        h = st.run([b, c, res, res], () => {
-          const y = block.forward(inp, opts); // [B, c, r, r]
-          return level.attns.length ? level.attns[j].forward(y) : y;
-        });
-      });
+      h = runLevelBlocks(st, level.blocks, level.attns, h, [b, c, res, res], opts); // [B, c, r, r]
       cap?.(`down.${i}.block_out`, h);
       if (level.down) {
         const inp = h;
@@ -98,11 +94,7 @@ export class VqEncoder {
         cap?.(`down.${i}.downsample`, h);
       }
     });
-    const c = h.shape[1];
-    for (const stage of [(t: Tensor) => this.mid1.forward(t, opts), (t: Tensor) => this.midAttn.forward(t), (t: Tensor) => this.mid2.forward(t, opts)]) {
-      const inp = h;
-      h = st.run([b, c, res, res], () => stage(inp)); // [B, C, g, g]
-    }
+    h = runMid(st, this.mid1, this.midAttn, this.mid2, h, opts); // [B, C, g, g]
     cap?.('mid', h);
     const inp = h;
     h = st.run([b, this.convOut.w.shape[0], res, res], () => conv(normSwish(inp, this.normOut), this.convOut)); // [B, zc, g, g]
