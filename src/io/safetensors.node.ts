@@ -71,7 +71,8 @@ function openFile(file: string): OpenFile {
   }
 }
 
-function readFully(fd: number, dest: Uint8Array, position: number, file: string, what: string, chunk: number): void {
+/** Positioned reads into dest in chunks of at most `chunk` bytes (no whole-file buffers); a short read is a FormatError. */
+export function readFully(fd: number, dest: Uint8Array, position: number, file: string, what: string, chunk = IO_CHUNK_BYTES): void {
   let done = 0;
   while (done < dest.byteLength) {
     const want = Math.min(chunk, dest.byteLength - done);

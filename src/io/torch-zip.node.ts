@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { ChameleonError, FormatError, fmtShape } from '../util/errors.js';
 import { type StDType, ST_DTYPES, widenToF32 } from './safetensors.js';
+import { readFully } from './safetensors.node.js';
 import {
   type PyValue,
   type TensorRef,
@@ -20,7 +21,6 @@ import {
 } from './pickle.js';
 
 /** Largest byte count of one positioned read. */
-const IO_CHUNK = 1 << 30;
 /** Deflated entries are inflated in memory; refuse silly sizes. */
 const MAX_INFLATE = 1 << 30;
 /** data.pkl larger than this is not a state dict we understand. */
@@ -55,15 +55,6 @@ export interface TorchOpenOptions {
    * Default: the root itself when it holds tensors, else root["state_dict"] when present.
    */
   readonly stateDictKey?: string;
-}
-
-function readFully(fd: number, dest: Uint8Array, position: number, file: string, what: string): void {
-  let done = 0;
-  while (done < dest.byteLength) {
-    const n = fs.readSync(fd, dest, done, Math.min(IO_CHUNK, dest.byteLength - done), position + done);
-    if (n <= 0) throw new FormatError(`${file}: ${what}: short read at byte ${position + done} (file truncated?)`);
-    done += n;
-  }
 }
 
 function u64(dv: DataView, off: number, file: string): number {
