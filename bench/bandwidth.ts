@@ -4,11 +4,7 @@
 
 import type { Backend } from '../src/engine/backend.js';
 import type { WasmBackend } from '../src/engine/backends/wasm/index.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+import { median } from './stats.js';
 
 function isWasm(b: Backend): b is WasmBackend {
   return typeof (b as Partial<WasmBackend>).runExport === 'function';

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { GemmParams } from '../src/engine/kernels.js';
 import { createWasmBackend, loadKernelModule, type SimdVariant, type WasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import { measureReadBandwidth } from './bandwidth.js';
+import { median } from './stats.js';
 
 interface Row {
   kind: 'gemm' | 'matvec' | 'bandwidth';
@@ -23,11 +24,6 @@ interface Row {
 const SAMPLES = 9;
 const MIN_SAMPLE_MS = 60;
 const COLD_BYTES = 1.1 * 2 ** 30;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function progress(msg: string): void {
   process.stderr.write(`${msg}\n`);

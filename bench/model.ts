@@ -10,6 +10,7 @@ import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache } from '../src/model/kv-cache.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
 import { measureReadBandwidth } from './bandwidth.js';
+import { median } from './stats.js';
 
 interface Case {
   name: string;
@@ -23,11 +24,6 @@ const CASES: Case[] = [
   { name: 'small (6x256) f32', preset: 'small', weights: 'f32', prefill: 256, decode: 64 },
   { name: '1B random bf16', preset: '1b', weights: 'bf16', prefill: 64, decode: 16 },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 export async function run(json: boolean): Promise<void> {
   const backend: Backend = await createWasmBackend();

@@ -7,6 +7,7 @@ import { Engine } from '../src/engine/index.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import { CHAMELEON_VQGAN, SMALL_VQGAN, type VqganConfig } from '../src/tokenizers/image/config.js';
 import { Vqgan, toUint8HWC } from '../src/tokenizers/image/vqgan.js';
+import { median } from './stats.js';
 
 interface Row {
   kind: 'image-encode' | 'image-decode';
@@ -16,11 +17,6 @@ interface Row {
   runs: number;
   peakScratchMiB: number;
   conv: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function benchConfig(name: string, cfg: VqganConfig, runs: number): Promise<Row[]> {
