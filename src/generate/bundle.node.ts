@@ -16,6 +16,7 @@ import { loadTextTokenizer } from '../tokenizers/text/load.node.js';
 import type { Vqgan } from '../tokenizers/image/vqgan.js';
 import { loadVqgan } from '../tokenizers/image/load.node.js';
 import { imageToPng, preprocessImage, type ImageInput } from '../tokenizers/image/preprocess.node.js';
+import { tokensPerImage } from '../tokenizers/image/config.js';
 import type { ImageRenderer, TextCodec } from './events.js';
 import { genVocab, type GenVocab } from './vocab.js';
 
@@ -43,8 +44,7 @@ export async function loadBundle(engine: Engine, dir: string, opts: LoadModelOpt
     combineVocabulary(vocab, text);
   }
   const vq = loadVqgan(engine, dir);
-  const side = cfg.vqConfig.resolution / 2 ** (cfg.vqConfig.channelMultiplier.length - 1);
-  const imageTokens = vq ? vq.grid * vq.grid : side * side;
+  const imageTokens = tokensPerImage(vq ? vq.cfg : cfg.vqConfig);
   return { dir, engine, model, vocab, gen: genVocab(vocab, cfg.vocabSize), text, vq, imageTokens };
 }
 

@@ -6,22 +6,16 @@
 
 import { z } from 'zod';
 import { FormatError } from '../util/errors.js';
+import { CHAMELEON_VQGAN, type VqganConfig } from '../tokenizers/image/config.js';
 
-/** VQ-GAN image tokenizer config (HF ChameleonVQVAEConfig; taming names accepted on input). */
-export interface VqConfig {
-  embedDim: number;
-  numEmbeddings: number;
-  doubleLatent: boolean;
-  latentChannels: number;
-  resolution: number;
-  inChannels: number;
-  outChannels: number;
-  baseChannels: number;
+/**
+ * The `vq_config` of a Chameleon config.json: the image tokenizer's own VqganConfig (the type the
+ * VQGAN is built from) plus the HF keys it does not use, so a parsed config round-trips exactly.
+ */
+export interface VqConfig extends VqganConfig {
   channelMultiplier: number[];
-  numResBlocks: number;
   /** HF's default is None; we store [] for "no attention resolutions". */
   attnResolutions: number[];
-  dropout: number;
   attnType: string;
   initializerRange: number;
   /** Keys we don't model, kept verbatim so toHfConfigJson writes them back (HF does the same). */
@@ -163,20 +157,11 @@ const GENERIC_KEYS = new Set([
 const MAIN_KEYS = new Set(Object.keys(MAIN_SCHEMA.shape));
 const VQ_KEYS = new Set(Object.keys(VQ_SCHEMA.shape));
 
-/** HF v4.44 ChameleonVQVAEConfig defaults (out_channels is not an HF default; 3 = RGB like in_channels). */
+/** HF v4.44 ChameleonVQVAEConfig defaults: the real Chameleon tokenizer (out_channels 3 = RGB like in_channels). */
 export const DEFAULT_VQ: Readonly<Omit<VqConfig, 'extra'>> = {
-  embedDim: 256,
-  numEmbeddings: 8192,
-  doubleLatent: false,
-  latentChannels: 256,
-  resolution: 512,
-  inChannels: 3,
-  outChannels: 3,
-  baseChannels: 128,
-  channelMultiplier: [1, 1, 2, 2, 4],
-  numResBlocks: 2,
-  attnResolutions: [],
-  dropout: 0.0,
+  ...CHAMELEON_VQGAN,
+  channelMultiplier: [...CHAMELEON_VQGAN.channelMultiplier],
+  attnResolutions: [...CHAMELEON_VQGAN.attnResolutions],
   attnType: 'vanilla',
   initializerRange: 0.02,
 };
