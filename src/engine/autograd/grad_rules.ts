@@ -8,6 +8,7 @@ import type { Engine } from '../engine.js';
 import { cast, div, mul, neg, scale } from '../ops/elementwise.js';
 import { convParams } from '../ops/conv.js';
 import { matmul } from '../ops/matmul.js';
+import { inEngine } from '../ops/nn.js';
 import { broadcastStrides } from '../ops/check.js';
 import { broadcastTo, permute, reshape, slice, sumTo } from '../ops/shape.js';
 import { numel, type Tensor } from '../tensor.js';
@@ -174,7 +175,7 @@ export const GRAD_RULES: { readonly [P in Prim]: GradRule<P> } = {
     const [b, tq, hq, d] = q.shape;
     const hkv = k.shape[2];
     const a = n.attrs;
-    const p = { batch: b, tq, tk: a.kvLen, hq, hkv, dim: d, scale: a.scale, causal: a.causal, qOffset: a.qOffset, kvBatchStride: k.shape[1] * hkv * d, keyStart: a.keyStart, segIds: a.segIds };
+    const p = { batch: b, tq, tk: a.kvLen, hq, hkv, dim: d, scale: a.scale, causal: a.causal, qOffset: a.qOffset, kvBatchStride: k.shape[1] * hkv * d, keyStart: inEngine(g.engine, a.keyStart), segIds: inEngine(g.engine, a.segIds) };
     const gq = emptyLike(g.engine, q);
     const gk = emptyLike(g.engine, k);
     const gv = emptyLike(g.engine, v);
@@ -185,7 +186,7 @@ export const GRAD_RULES: { readonly [P in Prim]: GradRule<P> } = {
     const [x] = n.inputs;
     const [b, t, h, d] = x.shape;
     const gx = emptyLike(g.engine, x);
-    g.engine.k.rope(g.f32(), gx.f32(), n.attrs.positions, b, t, h, d, n.attrs.theta, true);
+    g.engine.k.rope(g.f32(), gx.f32(), inEngine(g.engine, n.attrs.positions), b, t, h, d, n.attrs.theta, true);
     return [gx];
   },
   swiglu: (n, g) => {

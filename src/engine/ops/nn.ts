@@ -6,8 +6,15 @@
 import { ShapeError, fmtShape } from '../../util/errors.js';
 import { record, willRecord } from '../autograd/primitives.js';
 import type { Tensor } from '../tensor.js';
+import type { Engine } from '../engine.js';
 import { numel, sameShape } from '../tensor.js';
 import { checkIndices, engineOf, expectDtype, expectRank } from './check.js';
+
+/** A scratch copy of an index array in engine memory (kernels of the wasm backend read only that). */
+export function inEngine<T extends Int32Array | null>(e: Engine, a: T): T {
+  if (a === null) return a;
+  return e.tensor(a, [a.length], 'i32').i32() as T;
+}
 
 /** table [V, D] (f32/bf16/f16) gathered at ids [...] -> [..., D] f32. */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
@@ -137,7 +144,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   const out = e.empty(q.shape, 'f32', { zero: false }); // [B, T, Hq, D]
   const probs = save ? e.empty([b, hq, tq, kvLen], 'f32', { zero: false }) : null; // [B, Hq, T, S]
-  const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart, segIds };
+  // Index arrays live in engine memory, where every backend's kernels can read them.
+  const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart: inEngine(e, keyStart), segIds: inEngine(e, segIds) };
   e.k.attention(q.f32(), k.f32(), v.f32(), out.f32(), probs ? probs.f32() : null, p);
   const attrs = { causal, scale, qOffset, kvLen, keyStart, segIds };
   return record('attention', [q, k, v], out, attrs, probs ? { probs } : (null as never));
@@ -152,7 +160,7 @@ export function rope(x: Tensor, positions: Int32Array, theta: number): Tensor {
   if (d % 2 !== 0) throw new ShapeError(`rope: head dimension ${d} of ${fmtShape(x.shape)} must be even`);
   if (positions.length !== b * t) throw new ShapeError(`rope: ${positions.length} positions for input ${fmtShape(x.shape)} (need ${b}×${t})`);
   const out = e.empty(x.shape, 'f32', { zero: false });
-  e.k.rope(x.f32(), out.f32(), positions, b, t, h, d, theta, false);
+  e.k.rope(x.f32(), out.f32(), inEngine(e, positions), b, t, h, d, theta, false);
   return record('rope', [x], out, { positions, theta }, null);
 }
 

@@ -45,8 +45,8 @@ function gemmChunks(items: number, threads: number): number {
 export const PAR_ELEMS = 32768;
 /** GEMM jobs below this many flops run on the main thread only. */
 const PAR_FLOPS = 1 << 18;
-/** Matvec weights below this many bytes run on the main thread only (decode of small models). */
-const MATVEC_PAR_BYTES = 1 << 20;
+/** Matvec weights below this many bytes run on the main thread only (measured: 256 KiB beats 1 MiB and 64 KiB for small-model decode). */
+const MATVEC_PAR_BYTES = 1 << 18;
 
 /** True when every non-null array is a view inside the backend's memory. */
 export function inHeap(heap: SharedHeap, ...arrays: (AnyArray | null)[]): boolean {
