@@ -110,44 +110,37 @@ function dot4bf16(r0: usize, rs: usize, xd: usize, k: i32, y: usize, acc: bool):
 }
 
 /**
- * Two W rows (bf16) against m = 2..4 deinterleaved x rows: each weight vector is loaded and widened
- * once and used for every x row (classifier-free guidance decodes 3 rows per step), instead of once
- * per x row. y row i gets outputs j, j+1 at y + i·ldy. (Measured against one W row with split
- * even/odd accumulators: this form is faster; both are compute-bound at m = 3 on 128-bit SIMD.)
+ * Four W rows (bf16) against two deinterleaved x rows: each weight vector is loaded and widened once
+ * for both rows. Four W rows keep four DRAM streams in flight (two streams reach only ~60 % of the
+ * bandwidth); several x rows (classifier-free guidance decodes three) are taken two at a time, and a
+ * second pass over the same four rows hits the cache. y row i gets outputs j..j+3 at y + i·ldy.
  */
-function dot2bf16m(r0: usize, rs: usize, xd: usize, k: i32, m: i32, y: usize, ldy: usize, acc: bool): void {
-  const r1 = r0 + rs;
+function dot4bf16x2(r0: usize, rs: usize, xd: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
+  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
   const hi = i32x4.splat(0xffff0000);
   const xs = <usize>k << 2;
-  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
-  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   for (let p = 0; p < k; p += 8) {
     const o = <usize>p << 1;
-    const w0 = v128.load(r0 + o);
-    const w1 = v128.load(r1 + o);
-    const e0 = i32x4.shl(w0, 16), d0 = v128.and(w0, hi);
-    const e1 = i32x4.shl(w1, 16), d1 = v128.and(w1, hi);
-    let x = xd + (o << 1);
-    let xe = v128.load(x), xo = v128.load(x, 16);
-    a00 = fma4(e0, xe, fma4(d0, xo, a00)); a01 = fma4(e1, xe, fma4(d1, xo, a01));
-    x += xs;
-    xe = v128.load(x); xo = v128.load(x, 16);
-    a10 = fma4(e0, xe, fma4(d0, xo, a10)); a11 = fma4(e1, xe, fma4(d1, xo, a11));
-    if (m > 2) {
-      x += xs;
-      xe = v128.load(x); xo = v128.load(x, 16);
-      a20 = fma4(e0, xe, fma4(d0, xo, a20)); a21 = fma4(e1, xe, fma4(d1, xo, a21));
-      if (m > 3) {
-        x += xs;
-        xe = v128.load(x); xo = v128.load(x, 16);
-        a30 = fma4(e0, xe, fma4(d0, xo, a30)); a31 = fma4(e1, xe, fma4(d1, xo, a31));
-      }
-    }
+    const x = xd + (o << 1);
+    const xe = v128.load(x), xo = v128.load(x, 16);
+    const ye = v128.load(x + xs), yo = v128.load(x + xs, 16);
+    let w = v128.load(r0 + o);
+    let e = i32x4.shl(w, 16), d = v128.and(w, hi);
+    a0 = fma4(e, xe, fma4(d, xo, a0)); b0 = fma4(e, ye, fma4(d, yo, b0));
+    w = v128.load(r1 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a1 = fma4(e, xe, fma4(d, xo, a1)); b1 = fma4(e, ye, fma4(d, yo, b1));
+    w = v128.load(r2 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a2 = fma4(e, xe, fma4(d, xo, a2)); b2 = fma4(e, ye, fma4(d, yo, b2));
+    w = v128.load(r3 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a3 = fma4(e, xe, fma4(d, xo, a3)); b3 = fma4(e, ye, fma4(d, yo, b3));
   }
-  put(y, hsum4(a00), acc); put(y + 4, hsum4(a01), acc);
-  put(y + ldy, hsum4(a10), acc); put(y + ldy + 4, hsum4(a11), acc);
-  if (m > 2) { put(y + 2 * ldy, hsum4(a20), acc); put(y + 2 * ldy + 4, hsum4(a21), acc); }
-  if (m > 3) { put(y + 3 * ldy, hsum4(a30), acc); put(y + 3 * ldy + 4, hsum4(a31), acc); }
+  put(y, hsum4(a0), acc); put(y + 4, hsum4(a1), acc); put(y + 8, hsum4(a2), acc); put(y + 12, hsum4(a3), acc);
+  put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc); put(y + ldy + 12, hsum4(b3), acc);
 }
 
 /** One W row against one x (row-range tails). */
@@ -198,9 +191,17 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
   }
   let j = start;
   if (deint && m >= 2) {
-    // Several x rows: load and widen each weight once for all of them.
+    // Several x rows: widen each weight once per pair of x rows (see dot4bf16x2).
     const ldy = <usize>n << 2;
-    for (; j + 2 <= end; j += 2) dot2bf16m(w + <usize>j * rs, rs, scratch, k, m, y + (<usize>j << 2), ldy, acc);
+    for (; j + 4 <= end; j += 4) {
+      const r0 = w + <usize>j * rs;
+      for (let i = 0; i < m; i += 2) {
+        const xd = scratch + ((<usize>i * <usize>k) << 2);
+        const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
+        if (i + 1 < m) dot4bf16x2(r0, rs, xd, k, yi, ldy, acc);
+        else dot4bf16(r0, rs, xd, k, yi, acc);
+      }
+    }
   }
   for (; j + 4 <= end; j += 4) {
     const r0 = w + <usize>j * rs;
