@@ -143,6 +143,47 @@ function dot4bf16x2(r0: usize, rs: usize, xd: usize, k: i32, y: usize, ldy: usiz
   put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc); put(y + ldy + 12, hsum4(b3), acc);
 }
 
+/**
+ * dot4bf16x2 for three x rows at once (the 3-way CFG decode): 12 chained accumulators, each weight
+ * vector widened once for all three rows.
+ */
+function dot4bf16x3(r0: usize, rs: usize, xd: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
+  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
+  const hi = i32x4.splat(0xffff0000);
+  const xs = <usize>k << 2;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (let p = 0; p < k; p += 8) {
+    const o = <usize>p << 1;
+    const x = xd + (o << 1);
+    let w = v128.load(r0 + o);
+    let e = i32x4.shl(w, 16), d = v128.and(w, hi);
+    a0 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a0));
+    b0 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b0));
+    c0 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c0));
+    w = v128.load(r1 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a1 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a1));
+    b1 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b1));
+    c1 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c1));
+    w = v128.load(r2 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a2 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a2));
+    b2 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b2));
+    c2 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c2));
+    w = v128.load(r3 + o);
+    e = i32x4.shl(w, 16); d = v128.and(w, hi);
+    a3 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a3));
+    b3 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b3));
+    c3 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c3));
+  }
+  put(y, hsum4(a0), acc); put(y + 4, hsum4(a1), acc); put(y + 8, hsum4(a2), acc); put(y + 12, hsum4(a3), acc);
+  put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc); put(y + ldy + 12, hsum4(b3), acc);
+  const y2 = y + 2 * ldy;
+  put(y2, hsum4(c0), acc); put(y2 + 4, hsum4(c1), acc); put(y2 + 8, hsum4(c2), acc); put(y2 + 12, hsum4(c3), acc);
+}
+
 /** One W row against one x (row-range tails). */
 function dot1(r: usize, x: usize, k: i32, dt: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
@@ -195,6 +236,10 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
     const ldy = <usize>n << 2;
     for (; j + 4 <= end; j += 4) {
       const r0 = w + <usize>j * rs;
+      if (m == 3) {
+        dot4bf16x3(r0, rs, scratch, k, y + (<usize>j << 2), ldy, acc);
+        continue;
+      }
       for (let i = 0; i < m; i += 2) {
         const xd = scratch + ((<usize>i * <usize>k) << 2);
         const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
