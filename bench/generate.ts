@@ -7,6 +7,7 @@ import { Engine } from '../src/engine/engine.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import type { DType } from '../src/engine/dtype.js';
 import { ChameleonModel } from '../src/model/chameleon.js';
+import { KVCache } from '../src/model/kv-cache.js';
 import { presetConfig, type ChameleonConfig } from '../src/model/config.js';
 import { ChameleonGenerator } from '../src/generate/generator.js';
 import { resolveOptions } from '../src/generate/options.js';
@@ -60,6 +61,34 @@ async function timeImage(g: ChameleonGenerator, vocab: GenVocab, cfgMode: 'off' 
   return (t1 - t0) / (c.measureTokens - 1);
 }
 
+/**
+ * Model forward of one decode step with 3 rows (the CFG rows) ÷ with 1 row, alternated 8 times in
+ * one process (median each): the cost of guidance in the model alone, without the generator.
+ */
+function forwardRatio(engine: Engine, model: ChameleonModel, cfg: ChameleonConfig): number {
+  const caches = [new KVCache(engine, cfg, 1, 64), new KVCache(engine, cfg, 3, 64)];
+  try {
+    const starts = [null, Int32Array.from([0, 8, 14])];
+    const step = (i: number, t: number): number => {
+      const b = i === 0 ? 1 : 3;
+      const t0 = performance.now();
+      engine.noGrad(() => engine.scope(() => model.forward({ ids: engine.ids(new Array(b * t).fill(7), [b, t]), cache: caches[i], keyStart: starts[i], lastOnly: true }).logits.size));
+      return performance.now() - t0;
+    };
+    step(0, 16);
+    step(1, 16);
+    const one: number[] = [];
+    const three: number[] = [];
+    for (let r = 0; r < 8; r++) {
+      one.push(step(0, 1));
+      three.push(step(1, 1));
+    }
+    return median(three) / median(one);
+  } finally {
+    for (const c of caches) c.dispose();
+  }
+}
+
 export async function run(json: boolean): Promise<void> {
   const backend = await createWasmBackend();
   const rows: Record<string, unknown>[] = [];
@@ -88,6 +117,8 @@ export async function run(json: boolean): Promise<void> {
         }
         const plain = median(plainRuns);
         const guided = median(guidedRuns);
+        process.stderr.write('  model forward, 3 rows vs 1...\n');
+        const fwd = forwardRatio(engine, model, cfg);
         rows.push({
           kind: 'generate',
           config: c.name,
@@ -96,6 +127,7 @@ export async function run(json: boolean): Promise<void> {
           msPerImageTokenNoCfg: Number(plain.toFixed(2)),
           msPerImageTokenCfg3: Number(guided.toFixed(2)),
           cfgOverhead: Number((guided / plain).toFixed(3)),
+          forward3v1: Number(fwd.toFixed(3)),
           imageTokens: c.imageTokens,
           secondsPerImageNoCfg: Number(((plain * c.imageTokens) / 1000).toFixed(2)),
           secondsPerImageCfg3: Number(((guided * c.imageTokens) / 1000).toFixed(2)),
@@ -113,10 +145,10 @@ export async function run(json: boolean): Promise<void> {
     return;
   }
   console.log(`generation (wasm, ${backend.description})`);
-  console.log('config               text tok/s   ms/img-tok   ms/img-tok CFG   CFG overhead   s/image   s/image CFG   (image tokens)');
+  console.log('config               text tok/s   ms/img-tok   ms/img-tok CFG   CFG overhead   forward 3 rows/1   s/image   s/image CFG   (image tokens)');
   for (const r of rows) {
     console.log(
-      `${String(r.config).padEnd(20)} ${String(r.textDecodeTokensPerSec).padStart(10)} ${String(r.msPerImageTokenNoCfg).padStart(12)} ${String(r.msPerImageTokenCfg3).padStart(16)} ${(String(r.cfgOverhead) + 'x').padStart(14)} ${String(r.secondsPerImageNoCfg).padStart(9)} ${String(r.secondsPerImageCfg3).padStart(13)}   (${r.imageTokens}${Number(r.extrapolatedFromTokens) < Number(r.imageTokens) ? `, timed over ${r.extrapolatedFromTokens}` : ''})`,
+      `${String(r.config).padEnd(20)} ${String(r.textDecodeTokensPerSec).padStart(10)} ${String(r.msPerImageTokenNoCfg).padStart(12)} ${String(r.msPerImageTokenCfg3).padStart(16)} ${(String(r.cfgOverhead) + 'x').padStart(14)} ${(String(r.forward3v1) + 'x').padStart(18)} ${String(r.secondsPerImageNoCfg).padStart(9)} ${String(r.secondsPerImageCfg3).padStart(13)}   (${r.imageTokens}${Number(r.extrapolatedFromTokens) < Number(r.imageTokens) ? `, timed over ${r.extrapolatedFromTokens}` : ''})`,
     );
   }
 }
