@@ -20,7 +20,7 @@ export async function parityCommand(dir: string, opts: EngineOptions & { json?: 
   try {
     const model = loadChameleon(engine, dir);
     const hooks = await vqParityHooks(engine, dir);
-    const checks = runParity(engine, model, expected, hooks ?? undefined);
+    const checks = runParity(model, expected, hooks ?? undefined);
     if (opts.json) {
       for (const c of checks) console.log(JSON.stringify(c));
     } else {

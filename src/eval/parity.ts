@@ -3,7 +3,6 @@
 // greedy decoding with and without the KV cache, the left-padded batch, the multimodal prompt, and
 // (given an image tokenizer) vq_encode / vq_decode. Pure: the caller reads files and prints.
 
-import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ops } from '../engine/index.js';
 import type { ChameleonModel } from '../model/chameleon.js';
@@ -220,8 +219,7 @@ function batchSection(model: ChameleonModel, b: Json): ParityCheck[] {
 }
 
 /** Runs every section of expected.json that the given components can produce. */
-export function runParity(engine: Engine, model: ChameleonModel, expected: Json, vq?: VqParityHooks): ParityCheck[] {
-  void engine;
+export function runParity(model: ChameleonModel, expected: Json, vq?: VqParityHooks): ParityCheck[] {
   const checks: ParityCheck[] = [];
   const text = expected.text as Json;
   checks.push(...textSection(model, text, 'text', text.input_ids as number[][]));

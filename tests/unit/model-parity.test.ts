@@ -28,7 +28,7 @@ describe('HF parity of the language model', () => {
         const e = new Engine(b.backend);
         try {
           const model = loadChameleon(e, dir);
-          const checks = runParity(e, model, expected);
+          const checks = runParity(model, expected);
           const failed = checks.filter((c) => !c.pass);
           assert.ok(checks.length >= 20, `only ${checks.length} checks ran`);
           assert.deepEqual(

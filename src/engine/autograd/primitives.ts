@@ -65,13 +65,17 @@ export interface NodeOf<P extends Prim> {
 
 export type Node = { [P in Prim]: NodeOf<P> }[Prim];
 
-/** Records a node on `out` if grad mode is on and any input requires grad. Returns out. */
+/**
+ * Records a node on `out` if grad mode is on and any input requires grad. Returns out. Ops decide
+ * with willRecord() whether to compute what backward needs; when they did not, they pass `saved`
+ * null, and no node is recorded in that case, so rules never see a missing saved value.
+ */
 export function record<P extends Prim>(
   prim: P,
   inputs: readonly Tensor[],
   out: Tensor,
   attrs: PrimSpec[P]['attrs'],
-  saved: PrimSpec[P]['saved'],
+  saved: PrimSpec[P]['saved'] | null,
 ): Tensor {
   if (!out.engine.gradEnabled) return out;
   let any = false;

@@ -57,7 +57,7 @@ export function crossEntropyParts(logits: Tensor, targets: Tensor, opts: CrossEn
   lseSq /= denom;
   const loss = e.tensor([ce + zLoss * lseSq], []);
   const keep = willRecord([logits]);
-  record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, keep ? { lse } : (null as never));
+  record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, keep ? { lse } : null);
   return { loss, ce, lseSq, count };
 }
 

@@ -44,7 +44,7 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const save = willRecord([x, w]);
   const rstd = save ? e.empty([rows], 'f32', { zero: false }) : null; // [rows]
   e.k.rmsnorm(x.f32(), w.f32(), out.f32(), rstd ? rstd.f32() : null, rows, d, eps);
-  return record('rmsnorm', [x, w], out, { eps }, rstd ? { rstd } : (null as never));
+  return record('rmsnorm', [x, w], out, { eps }, rstd ? { rstd } : null);
 }
 
 /**
@@ -72,7 +72,7 @@ export function layernorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps: nu
   const mean = save ? e.empty([rows], 'f32', { zero: false }) : null; // [rows]
   const rstd = save ? e.empty([rows], 'f32', { zero: false }) : null; // [rows]
   e.k.layernorm(x.f32(), w ? w.f32() : null, b ? b.f32() : null, out.f32(), mean?.f32() ?? null, rstd?.f32() ?? null, rows, d, affineRows, eps);
-  return record('layernorm', inputs, out, { eps, affine: w !== null, affineRows }, mean && rstd ? { mean, rstd } : (null as never));
+  return record('layernorm', inputs, out, { eps, affine: w !== null, affineRows }, mean && rstd ? { mean, rstd } : null);
 }
 
 /** GroupNorm on x [N, C, H, W] with affine w, b [C]. */
@@ -89,7 +89,7 @@ export function groupnorm(x: Tensor, w: Tensor, b: Tensor, groups: number, eps: 
   const mean = save ? e.empty([n, groups], 'f32', { zero: false }) : null;
   const rstd = save ? e.empty([n, groups], 'f32', { zero: false }) : null;
   e.k.groupnorm(x.f32(), w.f32(), b.f32(), out.f32(), mean?.f32() ?? null, rstd?.f32() ?? null, n, c, hw, groups, eps);
-  return record('groupnorm', [x, w, b], out, { groups, eps }, mean && rstd ? { mean, rstd } : (null as never));
+  return record('groupnorm', [x, w, b], out, { groups, eps }, mean && rstd ? { mean, rstd } : null);
 }
 
 /** Softmax over the last axis. */
@@ -148,7 +148,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart: inEngine(e, keyStart), segIds: inEngine(e, segIds) };
   e.k.attention(q.f32(), k.f32(), v.f32(), out.f32(), probs ? probs.f32() : null, p);
   const attrs = { causal, scale, qOffset, kvLen, keyStart, segIds };
-  return record('attention', [q, k, v], out, attrs, probs ? { probs } : (null as never));
+  return record('attention', [q, k, v], out, attrs, probs ? { probs } : null);
 }
 
 /** Rotate-half rotary embedding on x [B, T, H, D] at positions [B, T] (Hugging Face convention). */
