@@ -8,6 +8,7 @@ import type { Backend } from '../src/engine/backend.js';
 import type { DType } from '../src/engine/dtype.js';
 import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache } from '../src/model/kv-cache.js';
+import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
 import { measureReadBandwidth } from './bandwidth.js';
 import { median } from './stats.js';
@@ -28,9 +29,11 @@ const CASES: Case[] = [
 export async function run(json: boolean): Promise<void> {
   const backend: Backend = await createWasmBackend();
   const rows: Record<string, unknown>[] = [];
+  let tiny = 0;
   try {
     process.stderr.write('measuring read bandwidth...\n');
     const gbps = await measureReadBandwidth(backend);
+    tiny = tinyFixtureForwardMs(backend);
     for (const c of CASES) {
       process.stderr.write(`building ${c.name}...\n`);
       const engine = new Engine(backend);
@@ -86,8 +89,10 @@ export async function run(json: boolean): Promise<void> {
   } finally {
     await backend.dispose();
   }
+  const tinyRow = { kind: 'model-forward', config: 'hf-chameleon/mha fixture (10 tokens)', ms: Number(tiny.toFixed(3)) };
   if (json) {
     for (const r of rows) console.log(JSON.stringify(r));
+    console.log(JSON.stringify(tinyRow));
     return;
   }
   console.log(`model throughput (wasm, ${backend.description})`);
@@ -98,4 +103,23 @@ export async function run(json: boolean): Promise<void> {
     );
   }
   console.log(`roofline = measured read bandwidth ${rows[0]?.readBandwidthGBps} GB/s ÷ weight bytes per token`);
+  console.log(`forward of the tiny HF fixture model (2 layers, width 64, 10 tokens): ${tinyRow.ms} ms`);
+}
+
+/** Median ms of one full forward (logits for every position) of the tests' HF fixture model. */
+function tinyFixtureForwardMs(backend: Backend): number {
+  const engine = new Engine(backend);
+  try {
+    const model = loadChameleon(engine, 'tests/fixtures/hf-chameleon/mha');
+    const ids = [0, 308, 75, 405, 384, 420, 271, 306, 394, 377];
+    const once = (): number => {
+      const t0 = performance.now();
+      engine.noGrad(() => engine.scope(() => model.forward({ ids: engine.ids(ids, [1, ids.length]) }).logits.size));
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 5; i++) once();
+    return median(Array.from({ length: 21 }, once));
+  } finally {
+    engine.dispose();
+  }
 }
