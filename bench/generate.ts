@@ -38,6 +38,9 @@ const CASES: Case[] = [
   { name: '1B random bf16', preset: '1b', weights: 'bf16', imageTokens: 1024, codebook: 8192, measureTokens: 24, textTokens: 16 },
 ];
 
+/** Alternated plain/guided measurements per config; this host's speed drifts by up to 1.5x between minutes. */
+const ROUNDS = 5;
+
 async function timeImage(g: ChameleonGenerator, vocab: GenVocab, cfgMode: 'off' | '3way', c: Case): Promise<number> {
   const prompt = [vocab.bos, ...Array.from({ length: 12 }, (_, i) => vocab.size - 1 - i)];
   const ac = new AbortController();
@@ -107,11 +110,11 @@ export async function run(json: boolean): Promise<void> {
         for await (const ev of g.stream([{ prompt, options: resolveOptions({ mode: 'text', maxNewTokens: c.textTokens, seed: 1 }) }])) {
           if (ev.type === 'done') textTps = ev.decodeTokensPerSec;
         }
-        // Alternate the two measurements (median of 3 each) so the machine's speed drift hits both alike.
+        // Alternate the two measurements (median of ROUNDS each) so the machine's speed drift hits both alike.
         const plainRuns: number[] = [];
         const guidedRuns: number[] = [];
-        for (let r = 0; r < 3; r++) {
-          process.stderr.write(`  image tokens without / with 3-way CFG, round ${r + 1}/3...\n`);
+        for (let r = 0; r < ROUNDS; r++) {
+          process.stderr.write(`  image tokens without / with 3-way CFG, round ${r + 1}/${ROUNDS}...\n`);
           plainRuns.push(await timeImage(g, vocab, 'off', c));
           guidedRuns.push(await timeImage(g, vocab, '3way', c));
         }

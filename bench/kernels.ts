@@ -1,16 +1,17 @@
 // `npm run bench -- kernels`: wasm backend kernel throughput on this machine. f32 GEMM GFLOP/s at
 // n = 256, 1024, 2048 (1 thread and all threads, selected SIMD variant plus plain when relaxed is
-// selected); decode matvec GB/s for f32 and bf16 weights streamed from RAM (cycling > 1 GiB of
-// distinct matrices) against the measured read bandwidth (wasm SIMD sum over 1 GiB) as roofline.
+// selected) against the measured SIMD128 FMA peak of the same build and threads; decode matvec GB/s
+// for f32 and bf16 weights streamed from RAM (cycling > 1 GiB of distinct matrices) against the
+// measured read bandwidth (wasm SIMD sum over 1 GiB) as roofline.
 
 import { availableParallelism } from 'node:os';
 import type { GemmParams } from '../src/engine/kernels.js';
 import { createWasmBackend, loadKernelModule, type SimdVariant, type WasmBackend } from '../src/engine/backends/wasm/backend.node.js';
-import { measureReadBandwidth } from './bandwidth.js';
+import { measureFmaPeak, measureReadBandwidth } from './roofline.js';
 import { median } from './stats.js';
 
 interface Row {
-  kind: 'gemm' | 'matvec' | 'bandwidth';
+  kind: 'gemm' | 'matvec' | 'bandwidth' | 'peak';
   n?: number;
   shape?: string;
   dtype: string;
@@ -18,6 +19,8 @@ interface Row {
   gflops?: number;
   gbps?: number;
   pctRoofline?: number;
+  /** gemm: % of the FMA peak measured around it (same build, same threads). */
+  pctPeak?: number;
   simd: SimdVariant;
 }
 
@@ -117,10 +120,17 @@ export async function run(json: boolean): Promise<void> {
     for (const threads of threadCounts) {
       const be = await createWasmBackend({ threads, simd });
       try {
+        progress(`fma peak ${simd} ${threads}T...`);
+        const peakBefore = measureFmaPeak(be);
+        const gemms: Row[] = [];
         for (const n of [256, 1024, 2048]) {
           progress(`gemm ${simd} ${threads}T n=${n}...`);
-          emit({ kind: 'gemm', n, dtype: 'f32', threads, gflops: benchGemm(be, n), simd });
+          gemms.push({ kind: 'gemm', n, dtype: 'f32', threads, gflops: benchGemm(be, n), simd });
         }
+        // The host's speed drifts between minutes: the peak is the mean of probes before and after.
+        const peak = (peakBefore + measureFmaPeak(be)) / 2;
+        emit({ kind: 'peak', dtype: 'f32', threads, gflops: peak, simd });
+        for (const g of gemms) emit({ ...g, pctPeak: (100 * (g.gflops ?? 0)) / peak });
         if (simd !== selected) continue;
         progress(`read bandwidth ${threads}T...`);
         const roof = await measureReadBandwidth(be);
@@ -147,12 +157,15 @@ function printTable(rows: Row[], selected: SimdVariant): void {
   const out: string[] = [];
   const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
   const tlabel = threads.map((t) => `${t}T`).join(' / ');
-  out.push(`f32 GEMM, GFLOP/s (${tlabel})`);
-  out.push('| simd | n=256 | n=1024 | n=2048 |');
-  out.push('|---|---|---|---|');
+  out.push(`f32 GEMM, GFLOP/s (${tlabel}); FMA peak = register-only fma4 chains, same build and threads`);
+  out.push('| simd | n=256 | n=1024 | n=2048 | FMA peak | n=2048 % of peak |');
+  out.push('|---|---|---|---|---|---|');
   for (const simd of [...new Set(rows.filter((r) => r.kind === 'gemm').map((r) => r.simd))]) {
-    const cell = (n: number): string => threads.map((t) => rows.find((r) => r.kind === 'gemm' && r.simd === simd && r.n === n && r.threads === t)?.gflops?.toFixed(1) ?? '-').join(' / ');
-    out.push(`| ${simd} | ${cell(256)} | ${cell(1024)} | ${cell(2048)} |`);
+    const find = (kind: Row['kind'], t: number, n?: number): Row | undefined => rows.find((r) => r.kind === kind && r.simd === simd && r.threads === t && (n === undefined || r.n === n));
+    const cell = (n: number): string => threads.map((t) => find('gemm', t, n)?.gflops?.toFixed(1) ?? '-').join(' / ');
+    const peak = threads.map((t) => find('peak', t)?.gflops?.toFixed(1) ?? '-').join(' / ');
+    const pct = threads.map((t) => { const v = find('gemm', t, 2048)?.pctPeak; return v === undefined ? '-' : `${v.toFixed(0)}%`; }).join(' / ');
+    out.push(`| ${simd} | ${cell(256)} | ${cell(1024)} | ${cell(2048)} | ${peak} | ${pct} |`);
   }
   out.push('');
   const bw = threads.map((t) => rows.find((r) => r.kind === 'bandwidth' && r.threads === t)?.gbps?.toFixed(1) ?? '-').join(' / ');

@@ -10,7 +10,7 @@ import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache } from '../src/model/kv-cache.js';
 import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
-import { measureReadBandwidth } from './bandwidth.js';
+import { measureReadBandwidth } from './roofline.js';
 import { median } from './stats.js';
 
 interface Case {

@@ -9,3 +9,4 @@ export * from './rows';
 export * from './attention';
 export * from './conv';
 export * from './debug';
+export * from './probes';

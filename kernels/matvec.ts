@@ -1,7 +1,7 @@
 // Decode-shaped products: Y[i, j] (+)= Σ_p X[i, p] · W[j, p] for a few rows of X (m ≤ 8) and W
 // stored n x k (nn.Linear layout) as f32, bf16 or f16, widened in registers. Four W rows share
-// each load of X; W streams once per call, so this runs at memory bandwidth. Also the read-
-// bandwidth probe used as the benchmark roofline. Threading: the caller gives the W row range.
+// each load of X; W streams once per call, so this runs at memory bandwidth. Threading: the caller
+// gives the W row range. The bandwidth probe used as roofline is in probes.ts.
 
 import { fma4, hsum4, bf16ToF32, f16ToF32, f16x4, DT_F32, DT_BF16 } from './simd';
 import { gemm_scratch_bytes } from './gemm';
@@ -109,79 +109,80 @@ function dot4bf16(r0: usize, rs: usize, xd: usize, k: i32, y: usize, acc: bool):
   put(y + 8, hsum4(f32x4.add(a2, b2)), acc); put(y + 12, hsum4(f32x4.add(a3, b3)), acc);
 }
 
-/**
- * Four W rows (bf16) against two deinterleaved x rows: each weight vector is loaded and widened once
- * for both rows. Four W rows keep four DRAM streams in flight (two streams reach only ~60 % of the
- * bandwidth); several x rows (classifier-free guidance decodes three) are taken two at a time, and a
- * second pass over the same four rows hits the cache. y row i gets outputs j..j+3 at y + i·ldy.
- */
-function dot4bf16x2(r0: usize, rs: usize, xd: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
-  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
-  const hi = i32x4.splat(0xffff0000);
+// Several x rows (guidance decodes 2 or 3 rows per step) make the product compute-bound, so these
+// kernels are built for V8's code generator: TurboFan hoists all of a loop body's loads to its top,
+// so a body holding more than ~15 vectors spills accumulators to the stack (an earlier 4-row x 3
+// kernel ran at a third of the FMA peak for that reason). Four weights per step are loaded already
+// widened (load16x4_u, then << 16: no mask register, no x deinterleaving), x comes packed so that
+// one pointer serves every row ([k/4][m][4] in scratch), and pointers are bumped instead of
+// recomputed, which halves the scalar instructions per step.
+
+/** Packs m rows of x (m x k) as [k/4][m][4] at dst. Requires k % 4 == 0. */
+function packRows(x: usize, m: i32, k: i32, dst: usize): void {
   const xs = <usize>k << 2;
+  let d = dst;
+  for (let p = 0; p < k; p += 4) {
+    let s = x + (<usize>p << 2);
+    for (let i = 0; i < m; i++) {
+      v128.store(d, v128.load(s));
+      s += xs;
+      d += 16;
+    }
+  }
+}
+
+/**
+ * Four bf16 W rows against two x rows packed by packRows: 8 accumulators + 2 x + 4 w = 14 vectors.
+ * y row i gets outputs j..j+3 at y + i·ldy. Requires k % 4 == 0.
+ */
+function dot4bf16x2(r0: usize, rs: usize, xq: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
+  let p0 = r0, p1 = r0 + rs, p2 = r0 + 2 * rs, p3 = r0 + 3 * rs;
+  const end = r0 + (<usize>k << 1);
+  let xp = xq;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-  for (let p = 0; p < k; p += 8) {
-    const o = <usize>p << 1;
-    const x = xd + (o << 1);
-    const xe = v128.load(x), xo = v128.load(x, 16);
-    const ye = v128.load(x + xs), yo = v128.load(x + xs, 16);
-    let w = v128.load(r0 + o);
-    let e = i32x4.shl(w, 16), d = v128.and(w, hi);
-    a0 = fma4(e, xe, fma4(d, xo, a0)); b0 = fma4(e, ye, fma4(d, yo, b0));
-    w = v128.load(r1 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a1 = fma4(e, xe, fma4(d, xo, a1)); b1 = fma4(e, ye, fma4(d, yo, b1));
-    w = v128.load(r2 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a2 = fma4(e, xe, fma4(d, xo, a2)); b2 = fma4(e, ye, fma4(d, yo, b2));
-    w = v128.load(r3 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a3 = fma4(e, xe, fma4(d, xo, a3)); b3 = fma4(e, ye, fma4(d, yo, b3));
+  while (p0 < end) {
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+    let w = i32x4.shl(v128.load16x4_u(p0), 16);
+    a0 = fma4(w, x0, a0); b0 = fma4(w, x1, b0);
+    w = i32x4.shl(v128.load16x4_u(p1), 16);
+    a1 = fma4(w, x0, a1); b1 = fma4(w, x1, b1);
+    w = i32x4.shl(v128.load16x4_u(p2), 16);
+    a2 = fma4(w, x0, a2); b2 = fma4(w, x1, b2);
+    w = i32x4.shl(v128.load16x4_u(p3), 16);
+    a3 = fma4(w, x0, a3); b3 = fma4(w, x1, b3);
+    p0 += 8; p1 += 8; p2 += 8; p3 += 8; xp += 32;
   }
   put(y, hsum4(a0), acc); put(y + 4, hsum4(a1), acc); put(y + 8, hsum4(a2), acc); put(y + 12, hsum4(a3), acc);
   put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc); put(y + ldy + 12, hsum4(b3), acc);
 }
 
 /**
- * dot4bf16x2 for three x rows at once (the 3-way CFG decode): 12 chained accumulators, each weight
- * vector widened once for all three rows.
+ * Three bf16 W rows against three x rows packed by packRows (3-way CFG): 9 accumulators + 3 x + 3 w
+ * = 15 vectors, the most that stays in registers; three W rows keep three DRAM streams per thread in
+ * flight. Requires k % 4 == 0.
  */
-function dot4bf16x3(r0: usize, rs: usize, xd: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
-  const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
-  const hi = i32x4.splat(0xffff0000);
-  const xs = <usize>k << 2;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  for (let p = 0; p < k; p += 8) {
-    const o = <usize>p << 1;
-    const x = xd + (o << 1);
-    let w = v128.load(r0 + o);
-    let e = i32x4.shl(w, 16), d = v128.and(w, hi);
-    a0 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a0));
-    b0 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b0));
-    c0 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c0));
-    w = v128.load(r1 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a1 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a1));
-    b1 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b1));
-    c1 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c1));
-    w = v128.load(r2 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a2 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a2));
-    b2 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b2));
-    c2 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c2));
-    w = v128.load(r3 + o);
-    e = i32x4.shl(w, 16); d = v128.and(w, hi);
-    a3 = fma4(e, v128.load(x), fma4(d, v128.load(x, 16), a3));
-    b3 = fma4(e, v128.load(x + xs), fma4(d, v128.load(x + xs, 16), b3));
-    c3 = fma4(e, v128.load(x + 2 * xs), fma4(d, v128.load(x + 2 * xs, 16), c3));
+function dot3bf16x3(r0: usize, rs: usize, xq: usize, k: i32, y: usize, ldy: usize, acc: bool): void {
+  let p0 = r0, p1 = r0 + rs, p2 = r0 + 2 * rs;
+  const end = r0 + (<usize>k << 1);
+  let xp = xq;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
+  while (p0 < end) {
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16), x2 = v128.load(xp, 32);
+    let w = i32x4.shl(v128.load16x4_u(p0), 16);
+    a0 = fma4(w, x0, a0); b0 = fma4(w, x1, b0); c0 = fma4(w, x2, c0);
+    w = i32x4.shl(v128.load16x4_u(p1), 16);
+    a1 = fma4(w, x0, a1); b1 = fma4(w, x1, b1); c1 = fma4(w, x2, c1);
+    w = i32x4.shl(v128.load16x4_u(p2), 16);
+    a2 = fma4(w, x0, a2); b2 = fma4(w, x1, b2); c2 = fma4(w, x2, c2);
+    p0 += 8; p1 += 8; p2 += 8; xp += 48;
   }
-  put(y, hsum4(a0), acc); put(y + 4, hsum4(a1), acc); put(y + 8, hsum4(a2), acc); put(y + 12, hsum4(a3), acc);
-  put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc); put(y + ldy + 12, hsum4(b3), acc);
+  put(y, hsum4(a0), acc); put(y + 4, hsum4(a1), acc); put(y + 8, hsum4(a2), acc);
+  put(y + ldy, hsum4(b0), acc); put(y + ldy + 4, hsum4(b1), acc); put(y + ldy + 8, hsum4(b2), acc);
   const y2 = y + 2 * ldy;
-  put(y2, hsum4(c0), acc); put(y2 + 4, hsum4(c1), acc); put(y2 + 8, hsum4(c2), acc); put(y2 + 12, hsum4(c3), acc);
+  put(y2, hsum4(c0), acc); put(y2 + 4, hsum4(c1), acc); put(y2 + 8, hsum4(c2), acc);
 }
 
 /** One W row against one x (row-range tails). */
@@ -217,10 +218,17 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
   const dt = (flags >> 3) & 3;
   const es: usize = dt == DT_F32 ? 4 : 2;
   const rs = <usize>k * es;
-  // bf16 fast path: deinterleave x into this participant's scratch once per call.
+  // bf16 fast path: x goes into this participant's scratch once per call, packed for the 2- and
+  // 3-row kernels (packRows, pairs of rows for m >= 4) and deinterleaved for the 1-row kernel.
   const deint = dt == DT_BF16 && (k & 7) == 0 && <i64>m * <i64>k * 4 <= <i64>gemm_scratch_bytes();
-  if (deint) {
-    for (let i = 0; i < m; i++) {
+  if (deint && m == 3) packRows(x, 3, k, scratch);
+  else if (deint && m >= 2) {
+    // Pairs of rows packed at scratch + i·k·4 (i even); an odd last row stays deinterleaved there.
+    for (let i = 0; i + 1 < m; i += 2) packRows(x + ((<usize>i * <usize>k) << 2), 2, k, scratch + ((<usize>i * <usize>k) << 2));
+  }
+  if (deint && (m == 1 || (m > 3 && (m & 1) == 1))) {
+    const first = m == 1 ? 0 : m - 1;
+    for (let i = first; i < m; i++) {
       const src = x + ((<usize>i * <usize>k) << 2);
       const dst = scratch + ((<usize>i * <usize>k) << 2);
       for (let p = 0; p < k; p += 8) {
@@ -231,20 +239,20 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
     }
   }
   let j = start;
-  if (deint && m >= 2) {
-    // Several x rows: widen each weight once per pair of x rows (see dot4bf16x2).
+  if (deint && m == 3) {
+    // 3-way guidance: three W rows x three x rows per pass (see dot3bf16x3).
+    const ldy = <usize>n << 2;
+    for (; j + 3 <= end; j += 3) dot3bf16x3(w + <usize>j * rs, rs, scratch, k, y + (<usize>j << 2), ldy, acc);
+  } else if (deint && m >= 2) {
+    // Several x rows: each four-row block of W is widened once per pair of x rows; an odd last row
+    // takes a second pass over the same (now cached) four rows.
     const ldy = <usize>n << 2;
     for (; j + 4 <= end; j += 4) {
       const r0 = w + <usize>j * rs;
-      if (m == 3) {
-        dot4bf16x3(r0, rs, scratch, k, y + (<usize>j << 2), ldy, acc);
-        continue;
-      }
       for (let i = 0; i < m; i += 2) {
-        const xd = scratch + ((<usize>i * <usize>k) << 2);
         const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
-        if (i + 1 < m) dot4bf16x2(r0, rs, xd, k, yi, ldy, acc);
-        else dot4bf16(r0, rs, xd, k, yi, acc);
+        if (i + 1 < m) dot4bf16x2(r0, rs, scratch + ((<usize>i * <usize>k) << 2), k, yi, ldy, acc);
+        else dot4bf16(r0, rs, scratch + ((<usize>i * <usize>k) << 2), k, yi, acc);
       }
     }
   }
@@ -264,31 +272,4 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
       put(yi, dot1(w + <usize>j * rs, x + ((<usize>i * <usize>k) << 2), k, dt), acc);
     }
   }
-}
-
-/**
- * Read-bandwidth probe: sums f32 lanes of the 64-byte lines [start, end) from p and stores the sum at
- * scratch (so the loads are live). The range is read as four concurrent sequential streams (as
- * matvec reads four W rows), which is what the hardware prefetchers need to reach full bandwidth.
- */
-export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): void {
-  let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
-  const quarter = <usize>((end - start) >> 2) << 6;
-  let q = p + (<usize>start << 6);
-  const e = q + quarter;
-  for (; q < e; q += 64) {
-    a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
-    b = f32x4.add(b, f32x4.add(v128.load(q + quarter), v128.load(q + quarter, 16)));
-    c = f32x4.add(c, f32x4.add(v128.load(q + 2 * quarter), v128.load(q + 2 * quarter, 16)));
-    d = f32x4.add(d, f32x4.add(v128.load(q + 3 * quarter), v128.load(q + 3 * quarter, 16)));
-    a = f32x4.add(a, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
-    b = f32x4.add(b, f32x4.add(v128.load(q + quarter, 32), v128.load(q + quarter, 48)));
-    c = f32x4.add(c, f32x4.add(v128.load(q + 2 * quarter, 32), v128.load(q + 2 * quarter, 48)));
-    d = f32x4.add(d, f32x4.add(v128.load(q + 3 * quarter, 32), v128.load(q + 3 * quarter, 48)));
-  }
-  // Lines left over after four equal streams.
-  q = p + (<usize>start << 6) + 4 * quarter;
-  const tail = p + (<usize>end << 6);
-  for (; q < tail; q += 64) a = f32x4.add(a, f32x4.add(f32x4.add(v128.load(q), v128.load(q, 16)), f32x4.add(v128.load(q, 32), v128.load(q, 48))));
-  store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
 }

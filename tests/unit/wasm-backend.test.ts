@@ -117,6 +117,32 @@ for (const threads of [1, 2]) {
       }
     }
 
+    // The bf16 decode kernels: one row (deinterleaved x), two and four rows (pairs, packed x), three
+    // rows (3 W rows x 3 x rows), row counts that leave tails, and sizes that go to both threads with
+    // dynamic chunks (align 12 for three rows).
+    for (const [m, n, k] of [
+      [1, 71, 64],
+      [2, 71, 64],
+      [3, 71, 64],
+      [4, 71, 64],
+      [3, 4100, 264],
+      [2, 1030, 256],
+      [1, 1030, 256],
+    ] as [number, number, number][]) {
+      for (const accumulate of [false, true]) {
+        it(`bf16 matvec m=${m} n=${n} k=${k}${accumulate ? ', accumulate' : ''}`, () => {
+          const a = f32(be, m * k);
+          const b = u16(be, n * k, f32ToBf16);
+          const c = f32(be, m * n);
+          const want = Float32Array.from(c);
+          const p: GemmParams = { batch: 1, m, n, k, transA: false, transB: true, aStride: 0, bStride: 0, cStride: 0, bDtype: 'bf16', accumulate };
+          refKernels.gemm(a, b, want, p);
+          be.kernels.gemm(a, b, c, p);
+          assertClose(c, want, 1e-5, `bf16 matvec m=${m}`);
+        });
+      }
+    }
+
     it('gemm with batch strides, a broadcast B (stride 0) and accumulate', () => {
       const batch = 5, m = 9, n = 13, k = 21;
       const a = f32(be, batch * m * k);

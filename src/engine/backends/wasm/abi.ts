@@ -9,6 +9,7 @@ export const EXPORTS = [
   'gemm',
   'matvec',
   'bandwidth_sum',
+  'fma_peak',
   'debug_trap',
   'fill_f32',
   'affine',

@@ -22,9 +22,10 @@ export interface WasmBackend extends Backend {
   readonly simd: SimdVariant;
   /**
    * Runs a raw kernel export through the pool: args, then [start, end) over `total` items split
-   * with `align`, on all threads when `parallel`. Throws KernelError on a trap.
+   * with `align`, on all threads when `parallel`; `chunksPerThread` > 0 schedules the ranges
+   * dynamically (see WorkerPool.run). Throws KernelError on a trap.
    */
-  runExport(name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean): void;
+  runExport(name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean, chunksPerThread?: number): void;
   /** Byte address of participant p's scratch (raw exports store partial results there). */
   scratchAddress(p: number): number;
 }
@@ -86,8 +87,8 @@ export async function createWasmBackendCore(opts: WasmBackendCoreOptions): Promi
     reservedBytes(): number {
       return heap.reservedBytes();
     },
-    runExport(name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean): void {
-      pool.run(name, name, args, total, align, parallel);
+    runExport(name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean, chunksPerThread = 0): void {
+      pool.run(name, name, args, total, align, parallel, chunksPerThread);
     },
     scratchAddress(p: number): number {
       return pool.scratch(p);

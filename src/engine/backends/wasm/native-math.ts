@@ -64,9 +64,11 @@ export function gemm(ctx: NativeContext, a: F32, b: AnyArray, c: F32, p: GemmPar
   if (batch === 1 && m <= 4 && p.transB && !p.transA && k > 0) {
     // Decode: W (n x k) streams once; rows of W split across threads.
     // Weights under MATVEC_PAR_BYTES stream faster on one core than the hand-off costs; big ones are
-    // chunked dynamically.
+    // chunked dynamically. Ranges are whole blocks of the kernel's W rows (4, or 3 for three x rows
+    // with bf16 weights: 12 serves both).
     const wBytes = n * k * (p.bDtype === 'f32' ? 4 : 2);
-    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, 4, wBytes >= MATVEC_PAR_BYTES, wBytes >= 8 * MATVEC_PAR_BYTES ? DYNAMIC_STREAM : 0);
+    const align = m === 3 ? 12 : 4;
+    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, align, wBytes >= MATVEC_PAR_BYTES, wBytes >= 8 * MATVEC_PAR_BYTES ? DYNAMIC_STREAM : 0);
     return;
   }
   const args = [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags, p.aStride, p.bStride, p.cStride, batch];

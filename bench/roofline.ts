@@ -1,6 +1,7 @@
-// Read-bandwidth probe shared by the benchmarks: a wasm SIMD sum (bandwidth_sum) over ≥ 1 GiB of
-// written memory on a wasm backend, GB/s = bytes / median time. This is the roofline for decode
-// (matvec) figures. Non-wasm backends have no probe.
+// Roofline probes shared by the benchmarks, on a wasm backend: read bandwidth (a SIMD sum,
+// bandwidth_sum, over ≥ 1 GiB of written memory; the ceiling for decode matvec) and the SIMD128 FMA
+// peak (fma_peak: independent fma4 chains with no loads; the ceiling for GEMM with this build).
+// Non-wasm backends have no probes.
 
 import type { Backend } from '../src/engine/backend.js';
 import type { WasmBackend } from '../src/engine/backends/wasm/index.js';
@@ -30,4 +31,23 @@ export async function measureReadBandwidth(backend: Backend, bytes = 1 << 30, sa
   } finally {
     backend.unreserve(region);
   }
+}
+
+/**
+ * GFLOP/s of register-only fma4 chains on all of the backend's threads (dynamically scheduled, so
+ * a slower core contributes what it can): the compute ceiling of any SIMD128 kernel in this build.
+ */
+export function measureFmaPeak(backend: Backend, samples = 5): number {
+  if (!isWasm(backend)) throw new Error(`measureFmaPeak needs the wasm backend, got ${backend.name}`);
+  const items = 64;
+  const iters = 200_000; // 64 × 200k × 80 flops ≈ 1 GFLOP per sample
+  const run = (): void => backend.runExport('fma_peak', [iters], items, 1, true, 8);
+  run();
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  return (items * iters * 80) / (median(times) * 1e6);
 }
