@@ -33,8 +33,11 @@ export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): v
 
 /**
  * Compute probe: each of the items [start, end) runs `iters` steps of ten independent 4-lane fma4
- * chains (no loads), 80 flops per step; the result is stored at scratch so the chains stay live.
- * Ten chains cover the FMA latency x throughput product of current x86 cores (4 cycles x 2 ports).
+ * chains with no loads, 80 flops per step; the result is stored at scratch so the chains stay live.
+ * Ten chains cover the FMA latency x throughput product of current x86 cores (4 cycles x 2 ports),
+ * so the relaxed build measures the machine's SIMD128 FMA peak. In the plain build each chain step
+ * is a dependent multiply then add, so it reads low; the benchmarks use the relaxed figure as the
+ * ceiling for both builds (mul + add cannot beat FMA) and this build's only when relaxed is missing.
  */
 export function fma_peak(iters: i32, start: i32, end: i32, scratch: usize): void {
   const x = f32x4.splat(<f32>0.9999999);
