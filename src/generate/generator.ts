@@ -57,7 +57,13 @@ export class ChameleonGenerator {
   /** Optional hook called after every sampled token (benchmarks time steps with it). */
   onToken?: (request: number, id: number) => void;
 
-  constructor(readonly parts: GeneratorParts) {}
+  /** The image ids as one range [lo, hi) when they are contiguous (as in Chameleon's vocabulary). */
+  private readonly imageRange: readonly [number, number] | null;
+
+  constructor(readonly parts: GeneratorParts) {
+    const ids = parts.vocab.imageIds;
+    this.imageRange = ids.length > 0 && ids.every((id, i) => id === ids[0] + i) ? [ids[0], ids[0] + ids.length] : null;
+  }
 
   /** Streams events for one or more requests decoded together. */
   async *stream(requests: readonly GenerateRequest[]): AsyncGenerator<GenEvent> {
@@ -92,8 +98,18 @@ export class ChameleonGenerator {
         const stepStart = performance.now();
         const feed = rows.map((r) => states[r.req].pending);
         const V = model.config.vocabSize;
+        // While every row draws an image only image ids can follow, so the LM head computes just
+        // those logits and the rest read -Infinity (what the modality mask would make of them).
+        const range = this.imageRange && rows.every((r) => states[r.req].machine.state === 'image') ? this.imageRange : undefined;
         const logits = e.scope(() =>
-          e.noGrad(() => Float32Array.from(model.forward({ ids: e.ids(feed, [rows.length, 1]), cache, keyStart, lastOnly: true }).logits.f32())),
+          e.noGrad(() => {
+            const out = model.forward({ ids: e.ids(feed, [rows.length, 1]), cache, keyStart, lastOnly: true, logitRange: range }).logits.f32(); // [rows, V or hi - lo]
+            if (!range) return Float32Array.from(out);
+            const w = range[1] - range[0];
+            const full = new Float32Array(rows.length * V).fill(-Infinity); // [rows, V]
+            for (let r = 0; r < rows.length; r++) full.set(out.subarray(r * w, (r + 1) * w), r * V + range[0]);
+            return full;
+          }),
         );
         const stepMs = performance.now() - stepStart;
         const rowOf = (req: number, role: RowRole): Float32Array | null => {

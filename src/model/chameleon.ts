@@ -42,6 +42,11 @@ export interface ForwardOptions {
   maskImageTokens?: boolean;
   /** Compute logits only for the last position of each row ([B, 1, V]); saves the LM head work. */
   lastOnly?: boolean;
+  /**
+   * Compute logits only for the vocabulary ids [start, end) ([B, T, end - start]): the LM head reads
+   * just those rows (a generator in image state needs only the image ids, 1/8 of the vocabulary).
+   */
+  logitRange?: readonly [number, number];
   /** Residual dropout (training): probability and a seed that makes the masks reproducible. */
   dropout?: { p: number; seed: number };
   /** Capture hidden states (HF `output_hidden_states`) and per-layer intermediates. */
@@ -49,7 +54,7 @@ export interface ForwardOptions {
 }
 
 export interface ForwardResult {
-  /** [B, T, V] (or [B, 1, V] with lastOnly). */
+  /** [B, T, V] (T = 1 with lastOnly; V = end - start with logitRange). */
   logits: Tensor;
   /** Output of the final RMSNorm, [B, T, C]. */
   lastHidden: Tensor;
@@ -165,7 +170,12 @@ export class ChameleonModel {
     if (opts.trace) hiddenStates.push(h);
     const lastHidden = h;
     if (opts.lastOnly && T > 1) h = ops.slice(h, 1, T - 1, T); // [B, 1, C]
-    const logits = ops.linear(h, this.w('lm_head.weight')); // [B, T, V]
+    let head = this.w('lm_head.weight'); // [V, C]
+    if (opts.logitRange) {
+      if (opts.maskImageTokens) throw new ShapeError('forward: maskImageTokens and logitRange cannot be combined');
+      head = ops.narrow(head, opts.logitRange[0], opts.logitRange[1]); // [end - start, C], a view
+    }
+    const logits = ops.linear(h, head); // [B, T, V] (or [B, T, end - start])
     if (opts.maskImageTokens) this.maskImages(logits);
     return opts.trace ? { logits, lastHidden, hiddenStates, layers } : { logits, lastHidden };
   }

@@ -40,6 +40,7 @@ export const CASES: OpCase[] = [
   { name: 'reshape then permute [2,0,1]', inputs: [f([24])], fn: (x) => ops.permute(ops.reshape(x, [2, 3, 4]), [2, 0, 1]) },
   { name: 'transpose 4-D axes 1,2', inputs: [f([2, 3, 4, 5])], fn: (x) => ops.transpose(x, 1, 2) },
   { name: 'slice axis 1 [1,3)', inputs: [f([2, 4, 3])], fn: (x) => ops.slice(x, 1, 1, 3) },
+  { name: 'narrow rows [1,4) (a view) feeding a linear', inputs: [f([2, 3]), f([5, 3])], fn: (x, w) => ops.linear(x, ops.narrow(w, 1, 4)) },
   { name: 'concat axis 1', inputs: [f([2, 1, 3]), f([2, 2, 3]), f([2, 3, 3])], fn: (a, b, c) => ops.concat([a, b, c], 1) },
   { name: 'broadcastTo [3,1] -> [2,3,4]', inputs: [f([3, 1])], fn: (x) => ops.broadcastTo(x, [2, 3, 4]) },
   {

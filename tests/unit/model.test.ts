@@ -118,6 +118,27 @@ test('KV-cache decode equals full recomputation (pre-norm and swin, GQA)', () =>
   }
 });
 
+test('logitRange computes exactly the chosen vocabulary slice of the logits (lastOnly too)', () => {
+  const e = new Engine(createRefBackend());
+  const m = ChameleonModel.create(e, tinyConfig(false), 9);
+  const seq = [0, 17, 4, 99, 250, 3];
+  const V = m.config.vocabSize;
+  const [lo, hi] = [4, 4 + 64];
+  e.noGrad(() => {
+    const full = m.forward({ ids: e.ids(seq, [2, 3]) }).logits.toArray(); // [2, 3, V]
+    const part = m.forward({ ids: e.ids(seq, [2, 3]), logitRange: [lo, hi] }); // [2, 3, 64]
+    assert.deepEqual(part.logits.shape, [2, 3, hi - lo]);
+    const got = part.logits.toArray();
+    for (let r = 0; r < 6; r++) assert.deepEqual(got.slice(r * (hi - lo), (r + 1) * (hi - lo)), full.slice(r * V + lo, r * V + hi), `row ${r}`);
+    const last = m.forward({ ids: e.ids(seq, [2, 3]), logitRange: [lo, hi], lastOnly: true }).logits;
+    assert.deepEqual(last.shape, [2, 1, hi - lo]);
+    assert.deepEqual(last.toArray().slice(0, hi - lo), got.slice(2 * (hi - lo), 3 * (hi - lo)));
+  });
+  assert.throws(() => m.forward({ ids: e.ids(seq, [1, 6]), logitRange: [10, V + 1] }), /narrow: rows \[10, \d+\) out of bounds/);
+  assert.throws(() => m.forward({ ids: e.ids(seq, [1, 6]), logitRange: [lo, hi], maskImageTokens: true }), /cannot be combined/);
+  e.dispose();
+});
+
 test('training forward: dropout is seeded, z-loss and gradients reach every parameter', () => {
   const e = new Engine(createRefBackend());
   const m = ChameleonModel.create(e, tinyConfig(false), 9);

@@ -1,4 +1,4 @@
-// Movement and reduction ops: reshape (a zero-copy view), permute/transpose (copies), slice, concat,
+// Movement and reduction ops: reshape and narrow (zero-copy views), permute/transpose (copies), slice, concat,
 // broadcastTo, sum/mean/max over axes, and sumTo (the reduction that undoes a broadcast, used by
 // gradient rules). In-place slice assignment for KV caches lives here too (no autograd).
 
@@ -66,6 +66,23 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const inner = numel(x.shape.slice(ax + 1));
   e.k.copyAxis(x.data, out.data, outer, inner, len, start, end - start, 0, end - start, false);
   return record('slice', [x], out, { axis: ax, start, end }, null);
+}
+
+/**
+ * Rows [start, end) of axis 0 as a zero-copy view (e.g. the LM-head rows of the image ids). The
+ * gradient is slice's. Writing into the view writes into x, so it is for reading only.
+ */
+export function narrow(x: Tensor, start: number, end: number): Tensor {
+  engineOf('narrow', x);
+  if (x.rank < 1) throw new ShapeError(`narrow: needs at least one axis, got ${fmtShape(x.shape)}`);
+  const len = x.shape[0];
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > len || start > end) {
+    throw new ShapeError(`narrow: rows [${start}, ${end}) out of bounds for ${fmtShape(x.shape)}`);
+  }
+  const inner = numel(x.shape.slice(1));
+  const shape = [end - start, ...x.shape.slice(1)];
+  const out = new Tensor(x.engine, shape, x.dtype, x.data.subarray(start * inner, end * inner), x.scope);
+  return record('slice', [x], out, { axis: 0, start, end }, null);
 }
 
 /** Joins tensors along an axis; all other dimensions must match. */
