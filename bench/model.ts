@@ -1,13 +1,14 @@
 // `npm run bench -- model`: prefill and decode throughput of the Chameleon transformer on the wasm
 // backend for the `small` preset (f32) and a ~1B-parameter random config (bf16 weights), with the
 // decode roofline beside the measurement: bytes of weights read per token ÷ measured read bandwidth.
+// Also: decode at a long context with the KV cache stored as f32 vs bf16 (small preset, alternated).
 
 import { Engine } from '../src/engine/engine.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import type { Backend } from '../src/engine/backend.js';
 import type { DType } from '../src/engine/dtype.js';
 import { ChameleonModel } from '../src/model/chameleon.js';
-import { KVCache } from '../src/model/kv-cache.js';
+import { KVCache, type KVDType } from '../src/model/kv-cache.js';
 import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
 import { measureReadBandwidth } from './roofline.js';
@@ -30,10 +31,13 @@ export async function run(json: boolean): Promise<void> {
   const backend: Backend = await createWasmBackend();
   const rows: Record<string, unknown>[] = [];
   let tiny = 0;
+  const kvRows: Record<string, unknown>[] = [];
   try {
     process.stderr.write('measuring read bandwidth...\n');
     const gbps = await measureReadBandwidth(backend);
     tiny = tinyFixtureForwardMs(backend);
+    process.stderr.write('long-context decode, KV cache f32 vs bf16...\n');
+    kvRows.push(...longContextKv(backend));
     for (const c of CASES) {
       process.stderr.write(`building ${c.name}...\n`);
       const engine = new Engine(backend);
@@ -91,7 +95,7 @@ export async function run(json: boolean): Promise<void> {
   }
   const tinyRow = { kind: 'model-forward', config: 'hf-chameleon/mha fixture (10 tokens)', ms: Number(tiny.toFixed(3)) };
   if (json) {
-    for (const r of rows) console.log(JSON.stringify(r));
+    for (const r of [...rows, ...kvRows]) console.log(JSON.stringify(r));
     console.log(JSON.stringify(tinyRow));
     return;
   }
@@ -104,6 +108,49 @@ export async function run(json: boolean): Promise<void> {
   }
   console.log(`roofline = measured read bandwidth ${rows[0]?.readBandwidthGBps} GB/s ÷ weight bytes per token`);
   console.log(`forward of the tiny HF fixture model (2 layers, width 64, 10 tokens): ${tinyRow.ms} ms`);
+  console.log('');
+  console.log(`decode after a ${KV_CONTEXT}-token prompt, small preset (f32 weights), by KV cache storage`);
+  console.log('kv dtype   KV cache MB   decode tok/s');
+  for (const r of kvRows) console.log(`${String(r.kvDtype).padEnd(8)} ${String(r.kvMB).padStart(13)} ${String(r.decodeTokensPerSec).padStart(14)}`);
+}
+
+const KV_CONTEXT = 960;
+
+/**
+ * Decode tok/s of the small preset after a KV_CONTEXT-token prompt with the cache stored as f32 and
+ * as bf16 (at this length the cache is as large as the weights), alternated 3 times, medians.
+ */
+function longContextKv(backend: Backend): Record<string, unknown>[] {
+  const engine = new Engine(backend);
+  try {
+    const cfg = presetConfig('small');
+    const model = ChameleonModel.create(engine, cfg, 1, 'f32');
+    const V = cfg.vocabSize;
+    const prompt = Array.from({ length: KV_CONTEXT }, (_, i) => (i * 7919) % V);
+    const decode = 32;
+    const dtypes: KVDType[] = ['f32', 'bf16'];
+    const ms: Record<string, number[]> = { f32: [], bf16: [] };
+    const mb: Record<string, number> = {};
+    for (let r = 0; r < 3; r++) {
+      for (const dt of dtypes) {
+        const cache = new KVCache(engine, cfg, 1, KV_CONTEXT + decode + 1, dt);
+        try {
+          mb[dt] = cache.bytes() / 2 ** 20;
+          engine.noGrad(() => {
+            engine.scope(() => model.forward({ ids: engine.ids(prompt, [1, KV_CONTEXT]), cache, lastOnly: true }).logits.size);
+            const t0 = performance.now();
+            for (let s = 0; s < decode; s++) engine.scope(() => model.forward({ ids: engine.ids([(s * 31) % V], [1, 1]), cache, lastOnly: true }).logits.size);
+            ms[dt].push((performance.now() - t0) / decode);
+          });
+        } finally {
+          cache.dispose();
+        }
+      }
+    }
+    return dtypes.map((dt) => ({ kind: 'kv-cache', config: 'small (6x256) f32', context: KV_CONTEXT, kvDtype: dt, kvMB: Number(mb[dt].toFixed(1)), decodeTokensPerSec: Number((1000 / median(ms[dt])).toFixed(1)) }));
+  } finally {
+    engine.dispose();
+  }
 }
 
 /** Median ms of one full forward (logits for every position) of the tests' HF fixture model. */

@@ -1,9 +1,10 @@
 // Fused scaled-dot-product attention over [B, T, H, D] with GQA, causal / left-padding / segment
 // masks, forward (one query row per work item, optional probs) and backward from saved probs (one
 // (batch, kv head) per work item, so gk/gv rows have a single writer). f32 SIMD dot products over D;
-// no KV tiling (fine for the head dims and context lengths this project runs).
+// no KV tiling (fine for the head dims and context lengths this project runs). The forward also
+// reads bf16 keys/values (a half-size KV cache), widened in registers.
 
-import { hsum4 } from './simd';
+import { hsum4, bf16ToF32 } from './simd';
 
 @inline function dot(a: usize, b: usize, dim: i32): f32 {
   let acc = f32x4.splat(0);
@@ -12,6 +13,30 @@ import { hsum4 } from './simd';
   let s = hsum4(acc);
   for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
   return s;
+}
+
+/** dot with b stored as bf16 bits (four at a time: load16x4_u, then << 16). */
+@inline function dotBf16(a: usize, b: usize, dim: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), i32x4.shl(v128.load16x4_u(b + (<usize>i << 1)), 16)));
+  let s = hsum4(acc);
+  for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * bf16ToF32(<u32>load<u16>(b + (<usize>i << 1)));
+  return s;
+}
+
+/** axpy with x stored as bf16 bits. */
+@inline function axpyBf16(y: usize, x: usize, alpha: f32, dim: i32): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, i32x4.shl(v128.load16x4_u(x + (<usize>i << 1)), 16))));
+  }
+  for (; i < dim; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * bf16ToF32(<u32>load<u16>(x + (<usize>i << 1))));
+  }
 }
 
 /** y[0..dim) += alpha · x[0..dim). */
@@ -34,11 +59,13 @@ import { hsum4 } from './simd';
 
 /**
  * Items [start, end) of (b, t, h) in out's row order. keyStart / segIds / probs may be 0 (absent).
+ * kvBf16 != 0: k and v hold bf16 bits (kvBatchStride still counts elements).
  * Scratch: tk scores then dim accumulators.
  */
-export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, kvBf16: i32, start: i32, end: i32, scratch: usize): void {
   const group = hq / hkv;
-  const kvRow = <usize>(hkv * dim) << 2;
+  const es: usize = kvBf16 != 0 ? 2 : 4;
+  const kvRow = <usize>(hkv * dim) * es;
   const sc = scratch;
   const acc = scratch + (<usize>tk << 2);
   const dimB = <usize>dim << 2;
@@ -53,13 +80,14 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     const seg = segIds != 0 ? load<i32>(segIds + ((<usize>b * <usize>tk + <usize>qpos) << 2)) : 0;
     const qo = q + <usize>it * dimB;
     const oo = out + <usize>it * dimB;
-    const kvB = <usize>b * <usize>kvBatchStride * 4 + <usize>((h / group) * dim) * 4;
+    const kvB = (<usize>b * <usize>kvBatchStride + <usize>((h / group) * dim)) * es;
     const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
     let mx: f32 = -Infinity;
     let count = 0;
     for (let s = lo; s < hi; s++) {
       if (!visible(segIds, b, tk, s, seg)) continue;
-      const d = dot(qo, k + kvB + <usize>s * kvRow, dim) * scale;
+      const kr = k + kvB + <usize>s * kvRow;
+      const d = (kvBf16 != 0 ? dotBf16(qo, kr, dim) : dot(qo, kr, dim)) * scale;
       store<f32>(sc + (<usize>s << 2), d);
       mx = max(mx, d);
       count++;
@@ -80,7 +108,9 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
       if (!visible(segIds, b, tk, s, seg)) continue;
       const pr = load<f32>(sc + (<usize>s << 2)) * inv;
       if (probs != 0) store<f32>(po + (<usize>s << 2), pr);
-      axpy(acc, v + kvB + <usize>s * kvRow, pr, dim);
+      const vr = v + kvB + <usize>s * kvRow;
+      if (kvBf16 != 0) axpyBf16(acc, vr, pr, dim);
+      else axpy(acc, vr, pr, dim);
     }
     memory.copy(oo, acc, dimB);
   }

@@ -33,6 +33,7 @@ export interface GenerateCliOptions extends EngineOptions {
   negative?: string;
   out?: string;
   json?: boolean;
+  kvDtype?: string;
 }
 
 interface AnswerPart {
@@ -77,6 +78,8 @@ function promptSegments(text: string, images: Int32Array[]): Segment[] {
 
 export async function generateCommand(promptText: string, o: GenerateCliOptions): Promise<void> {
   const mode = o.mode ?? 'text';
+  const kvChoice = o.kvDtype ?? 'auto';
+  if (kvChoice !== 'auto' && kvChoice !== 'f32' && kvChoice !== 'bf16') throw new ChameleonError(`--kv-dtype must be auto, f32 or bf16, got '${kvChoice}'`);
   if (mode !== 'text' && mode !== 'image' && mode !== 'interleaved') throw new ChameleonError(`--mode must be text, image or interleaved, got '${mode}'`);
   const options = resolveOptions({
     mode,
@@ -114,7 +117,9 @@ export async function generateCommand(promptText: string, o: GenerateCliOptions)
       copyFileSync(f, join(outDir, name));
       return name;
     });
-    const gen = new ChameleonGenerator({ model: b.model, vocab: b.gen, text: codec, image: renderer ?? undefined, imageTokens: b.imageTokens });
+    // auto: keep the KV cache in the precision of the weights (bf16 checkpoints get a bf16 cache, as in HF).
+    const kvDtype = kvChoice === 'auto' ? (b.model.params.get('lm_head.weight').dtype === 'bf16' ? 'bf16' : 'f32') : kvChoice;
+    const gen = new ChameleonGenerator({ model: b.model, vocab: b.gen, text: codec, image: renderer ?? undefined, imageTokens: b.imageTokens, kvDtype });
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
@@ -160,7 +165,7 @@ export async function generateCommand(promptText: string, o: GenerateCliOptions)
     } finally {
       process.removeListener('SIGINT', onSigint);
     }
-    const meta = { model: o.model, mode, seed: options.seed, ...done };
+    const meta = { model: o.model, mode, seed: options.seed, kvDtype, ...done };
     writeFileSync(join(outDir, 'index.html'), pageHtml(promptText, inputs, answer, meta));
     writeFileSync(join(outDir, 'answer.json'), JSON.stringify({ prompt: promptText, answer, ...meta }, null, 2) + '\n');
     if (o.json) console.log(JSON.stringify({ out: outDir, answer, ...meta }));

@@ -92,6 +92,7 @@ program
   .option('--negative <text>', 'negative prompt for 2-way guidance')
   .option('--out <dir>', 'where images and index.html go (default: a new folder under ./outputs)')
   .option('--json', 'print one JSON summary instead of streaming text')
+  .option('--kv-dtype <dtype>', 'KV cache storage: auto (bf16 for bf16 weights, else f32) | f32 | bf16', 'auto')
   .option('--backend <name>', 'wasm (default) or ref')
   .option('--threads <n>', 'worker threads', parseIntOption)
   .action(async (prompt: string, opts: GenerateCliOptions) => {

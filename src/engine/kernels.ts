@@ -66,6 +66,8 @@ export interface AttentionParams {
   keyStart: I32 | null;
   /** [batch, tk]: a query attends only keys with its own segment id (packed documents). null: none. */
   segIds: I32 | null;
+  /** Storage of k and v (default f32). bf16 (a KV cache kept at half size) is for the forward only. */
+  kvDtype?: 'f32' | 'bf16';
 }
 
 export interface Conv2dParams {
@@ -193,8 +195,9 @@ export interface Kernels {
   /**
    * q [B, tq, hq, D], k/v [B, tk, hkv, D] (batch stride p.kvBatchStride), out [B, tq, hq, D];
    * probs [B, hq, tq, tk] or null (inference). A query with no visible key outputs zeros.
+   * k and v hold f32, or bf16 bits (Uint16Array) when p.kvDtype is 'bf16'.
    */
-  attention(q: F32, k: F32, v: F32, out: F32, probs: F32 | null, p: AttentionParams): void;
+  attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void;
   /** From saved probs: gq, gk, gv written (gk/gv dense [B, tk, hkv, D]). */
   attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void;
   /**

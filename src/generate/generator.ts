@@ -8,7 +8,7 @@
 import { ChameleonError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { ChameleonModel } from '../model/chameleon.js';
-import { KVCache } from '../model/kv-cache.js';
+import { KVCache, type KVDType } from '../model/kv-cache.js';
 import { ModalityMachine, type StopReason } from './modality.js';
 import type { GenerateOptions } from './options.js';
 import { applyRepetitionPenalty, cfg2, cfg3, sample } from './sampling.js';
@@ -51,6 +51,8 @@ export interface GeneratorParts {
   image?: ImageRenderer;
   /** Tokens per image for this model's image tokenizer (grid side²). */
   imageTokens: number;
+  /** Storage of the KV cache (default f32); bf16 halves its memory, as a bf16 model's cache is kept. */
+  kvDtype?: KVDType;
 }
 
 export class ChameleonGenerator {
@@ -77,7 +79,7 @@ export class ChameleonGenerator {
     const smax = P + steps + 1;
     let rows: Row[] = states.map((_, i) => ({ req: i, role: 'main' as const }));
     let keyStart: Int32Array = Int32Array.from(states.map((s) => P - s.seq.length));
-    let cache = new KVCache(e, model.config, rows.length, smax);
+    let cache = new KVCache(e, model.config, rows.length, smax, this.parts.kvDtype);
     try {
       // Prefill every prompt but its last token; the step loop feeds the last one.
       const t0 = performance.now();
@@ -292,7 +294,7 @@ export class ChameleonGenerator {
     const { model, vocab } = this.parts;
     const e = model.engine;
     const L = old.length;
-    const cache = new KVCache(e, model.config, Math.max(1, next.length), old.maxLen);
+    const cache = new KVCache(e, model.config, Math.max(1, next.length), old.maxLen, old.dtype);
     cache.length = L;
     const keyStart = new Int32Array(Math.max(1, next.length));
     const fresh: { dst: number; content: number[] }[] = [];
@@ -309,7 +311,7 @@ export class ChameleonGenerator {
     });
     if (fresh.length) {
       const M = Math.max(...fresh.map((f) => f.content.length));
-      const tmp = new KVCache(e, model.config, fresh.length, M);
+      const tmp = new KVCache(e, model.config, fresh.length, M, old.dtype);
       try {
         const starts = Int32Array.from(fresh.map((f) => M - f.content.length));
         const ids = fresh.flatMap((f, j) => [...new Array<number>(starts[j]).fill(vocab.pad), ...f.content]);

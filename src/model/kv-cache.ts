@@ -1,13 +1,18 @@
 // KV cache for prefill and decode: per layer, keys and values [B, Smax, Hk, D] after QK-norm and
-// RoPE, in an arena of its own so a finished request returns its memory (dispose). Row ranges can
-// be copied between caches (a shared prompt prefix computed once, batch re-layouts). Paging and eviction are left out.
+// RoPE, in an arena of its own so a finished request returns its memory (dispose). Stored as f32, or
+// as bf16 at half the memory and read bandwidth (rounded once on append, as a bf16 model's cache is).
+// Row ranges can be copied between caches (a shared prompt prefix computed once, batch re-layouts).
+// Paging and eviction are left out.
 
 import { ChameleonError, ShapeError } from '../util/errors.js';
+import { DTYPES } from '../engine/dtype.js';
 import { Arena } from '../engine/arena.js';
 import type { Engine } from '../engine/engine.js';
 import { Tensor } from '../engine/tensor.js';
 import { ops } from '../engine/index.js';
 import type { ChameleonConfig } from './config.js';
+
+export type KVDType = 'f32' | 'bf16';
 
 export class KVCache {
   readonly k: Tensor[] = [];
@@ -22,16 +27,19 @@ export class KVCache {
     cfg: ChameleonConfig,
     readonly batch: number,
     readonly maxLen: number,
+    readonly dtype: KVDType = 'f32',
   ) {
     if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(maxLen) || maxLen < 1) {
       throw new ShapeError(`KVCache: invalid batch ${batch} or length ${maxLen}`);
     }
+    if (dtype !== 'f32' && dtype !== 'bf16') throw new ShapeError(`KVCache: dtype must be f32 or bf16, got ${String(dtype)}`);
     const shape = [batch, maxLen, cfg.numKeyValueHeads, cfg.headDim]; // [B, Smax, Hk, D]
     const per = shape.reduce((a, b) => a * b, 1);
-    this.arena = new Arena('kv-cache', engine.backend, Math.max(1 << 20, per * 4 * 2 * cfg.numHiddenLayers + 4096));
+    const bytes = per * DTYPES[dtype].bytes * 2 * cfg.numHiddenLayers;
+    this.arena = new Arena('kv-cache', engine.backend, Math.max(1 << 20, bytes + 64 * cfg.numHiddenLayers + 4096));
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
-      this.k.push(new Tensor(engine, shape, 'f32', this.arena.alloc('f32', per, true), 0));
-      this.v.push(new Tensor(engine, shape, 'f32', this.arena.alloc('f32', per, true), 0));
+      this.k.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0));
+      this.v.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0));
     }
   }
 
@@ -45,8 +53,9 @@ export class KVCache {
   /** Writes new keys/values [B, T, Hk, D] of layer l at the current length; returns the full buffers. */
   append(l: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
     this.engine.noGrad(() => {
-      ops.assignSlice(this.k[l], k, 1, this.length);
-      ops.assignSlice(this.v[l], v, 1, this.length);
+      const store = (t: Tensor): Tensor => (this.dtype === 'f32' ? t : ops.cast(t, this.dtype)); // [B, T, Hk, D]
+      ops.assignSlice(this.k[l], store(k), 1, this.length);
+      ops.assignSlice(this.v[l], store(v), 1, this.length);
     });
     return { k: this.k[l], v: this.v[l] };
   }
@@ -67,7 +76,7 @@ export class KVCache {
    * cache at dstStart (keys keep the rotation of their own positions, so rows may move).
    */
   copyRange(src: KVCache, srcRow: number, srcStart: number, dstRow: number, dstStart: number, len: number): void {
-    if (src.k.length !== this.k.length || srcStart + len > src.maxLen || dstStart + len > this.maxLen || srcRow >= src.batch || dstRow >= this.batch) {
+    if (src.k.length !== this.k.length || src.dtype !== this.dtype || srcStart + len > src.maxLen || dstStart + len > this.maxLen || srcRow >= src.batch || dstRow >= this.batch) {
       throw new ShapeError('KVCache.copyRange: incompatible caches or range');
     }
     const [, , hk, d] = this.k[0].shape;
@@ -75,7 +84,7 @@ export class KVCache {
     for (let l = 0; l < this.k.length; l++) {
       for (const [a, b] of [[src.k[l], this.k[l]], [src.v[l], this.v[l]]] as const) {
         const from = (srcRow * src.maxLen + srcStart) * row;
-        b.f32().set(a.f32().subarray(from, from + len * row), (dstRow * this.maxLen + dstStart) * row);
+        b.data.set(a.data.subarray(from, from + len * row) as never, (dstRow * this.maxLen + dstStart) * row);
       }
     }
   }

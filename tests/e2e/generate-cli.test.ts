@@ -34,8 +34,9 @@ test('image mode draws one image, writes the PNG, index.html and answer.json', (
   const out = join(root, 'img');
   const r = run(['a red circle', '--mode', 'image', '--seed', '3', '--out', out, '--json']);
   assert.equal(r.code, 0, r.err);
-  const summary = JSON.parse(r.out) as { reason: string; images: number; answer: { kind: string; file?: string }[] };
+  const summary = JSON.parse(r.out) as { reason: string; images: number; kvDtype: string; answer: { kind: string; file?: string }[] };
   assert.equal(summary.reason, 'images');
+  assert.equal(summary.kvDtype, 'f32', 'auto: an f32 model keeps an f32 KV cache');
   assert.equal(summary.images, 1);
   const img = summary.answer.find((p) => p.kind === 'image');
   assert.ok(img?.file && existsSync(join(out, img.file)));
@@ -56,11 +57,12 @@ test('interleaved mode with an input image streams text and reproduces from the 
   assert.ok(existsSync(join(root, 'i1', 'input-1-red.png')));
 });
 
-test('text mode never draws; chat mode works with the end-of-turn token', () => {
-  const r = run(['hello', '--mode', 'text', '--chat', '--max-new-tokens', '12', '--json', '--out', join(root, 't')]);
+test('text mode never draws; chat mode works with the end-of-turn token (bf16 KV cache)', () => {
+  const r = run(['hello', '--mode', 'text', '--chat', '--max-new-tokens', '12', '--json', '--kv-dtype', 'bf16', '--out', join(root, 't')]);
   assert.equal(r.code, 0, r.err);
-  const j = JSON.parse(r.out) as { images: number; answer: { kind: string }[] };
+  const j = JSON.parse(r.out) as { images: number; kvDtype: string; answer: { kind: string }[] };
   assert.equal(j.images, 0);
+  assert.equal(j.kvDtype, 'bf16');
   assert.ok(j.answer.every((p) => p.kind === 'text'));
 });
 
@@ -69,6 +71,7 @@ test('bad input: unreadable image, marker/image mismatch, bad options → one cl
     [['look <image>', '--image', join(root, 'not-an-image.png')], /not-an-image\.png/],
     [['<image> and <image>', '--image', join(root, 'red.png')], /2 <image> markers but 1 --image/],
     [['hi', '--mode', 'video'], /--mode must be text, image or interleaved/],
+    [['hi', '--kv-dtype', 'int4'], /--kv-dtype must be auto, f32 or bf16, got 'int4'/],
     [['hi', '--temperature', '-1'], /invalid generation option text\.temperature/],
     [['hi', '--mode', 'image', '--max-new-tokens', '5'], /an image needs 18 tokens/],
   ];

@@ -120,6 +120,11 @@ export const CASES: OpCase[] = [
     fn: (q, k, v) => ops.attention(q, k, v, { segIds: Int32Array.from([0, 0, 0, 1, 1, 2]) }),
   },
   {
+    name: 'attention over a bf16 KV cache (GQA, left padding, 6 of 9 positions; inference only)',
+    inputs: [f([2, 2, 4, 8], -1, 1, false), { kind: 'f32', shape: [2, 9, 2, 8], lo: -1, hi: 1, dtype: 'bf16' }, { kind: 'f32', shape: [2, 9, 2, 8], lo: -1, hi: 1, dtype: 'bf16' }],
+    fn: (q, k, v) => ops.attention(q, k, v, { kvLen: 6, keyStart: Int32Array.from([0, 3]) }),
+  },
+  {
     name: 'attention KV cache (2 new queries, 5 of 8 cached positions used)',
     inputs: [f([2, 2, 4, 8], -1, 1, false), f([2, 8, 2, 8], -1, 1, false), f([2, 8, 2, 8], -1, 1, false)],
     fn: (q, k, v) => ops.attention(q, k, v, { kvLen: 5 }),

@@ -88,6 +88,16 @@ test('greedy interleaved generation reproduces the trained text and image codes 
   }
 });
 
+test('with a bf16 KV cache a batch of all four prompts reproduces the trained sequences (CFG off and 3-way)', async () => {
+  const g = new ChameleonGenerator({ model, vocab, imageTokens: N, kvDtype: 'bf16' });
+  for (const cfgMode of ['off', '3way'] as const) {
+    const reqs = COLOURS.map((_, k) => req(k, { mode: 'interleaved', text: { greedy: true }, image: { greedy: true, cfg: cfgMode } }));
+    const batched = (await collect(g, reqs)).filter((e) => e.type === 'done');
+    assert.equal(batched.length, COLOURS.length);
+    for (const d of batched) if (d.type === 'done') assert.deepEqual(d.ids, sequence(d.request), `colour ${d.request}, cfg ${cfgMode}`);
+  }
+});
+
 test('text mode masks images; image mode starts an image at once', async () => {
   const g = new ChameleonGenerator({ model, vocab, imageTokens: N });
   const t = (await collect(g, [req(0, { mode: 'text', text: { greedy: true } })])).find((e) => e.type === 'done');

@@ -118,6 +118,35 @@ test('KV-cache decode equals full recomputation (pre-norm and swin, GQA)', () =>
   }
 });
 
+test('a bf16 KV cache halves the cache and decodes to logits close to the f32 cache', () => {
+  const e = new Engine(createRefBackend());
+  const m = ChameleonModel.create(e, tinyConfig(false), 5);
+  const seq = [0, 17, 4, 99, 250, 3, 42, 7];
+  const V = m.config.vocabSize;
+  const caches = [new KVCache(e, m.config, 1, 16), new KVCache(e, m.config, 1, 16, 'bf16')];
+  assert.equal(caches[1].bytes() * 2, caches[0].bytes());
+  assert.equal(caches[1].k[0].dtype, 'bf16');
+  e.noGrad(() => {
+    const steps = [caches.map((c) => m.forward({ ids: e.ids(seq.slice(0, 4), [1, 4]), cache: c }).logits.toArray())]; // prefill [1, 4, V]
+    for (let t = 4; t < seq.length; t++) steps.push(caches.map((c) => m.forward({ ids: e.ids([seq[t]], [1, 1]), cache: c }).logits.toArray()));
+    assert.equal(steps[0][0].length, 4 * V);
+    for (const [t, [x, y]] of steps.entries()) {
+      let scale = 0;
+      for (const v of x) scale = Math.max(scale, Math.abs(v));
+      const err = maxDiff(y, x);
+      assert.ok(err > 0 && err < 2e-2 * scale, `step ${t}: bf16-cache logits differ by ${err} (scale ${scale})`);
+    }
+  });
+  // Copying rows between caches keeps their dtype; mixing dtypes is refused.
+  const c2 = new KVCache(e, m.config, 2, 16, 'bf16');
+  c2.copyRange(caches[1], 0, 0, 1, 0, 8);
+  assert.deepEqual([...c2.k[1].data.subarray(16 * c2.k[1].shape[2] * c2.k[1].shape[3], 16 * c2.k[1].shape[2] * c2.k[1].shape[3] + 8)], [...caches[1].k[1].data.subarray(0, 8)]);
+  assert.throws(() => c2.copyRange(caches[0], 0, 0, 0, 0, 4), /incompatible caches/);
+  assert.throws(() => new KVCache(e, m.config, 1, 4, 'f16' as never), /dtype must be f32 or bf16/);
+  for (const c of [...caches, c2]) c.dispose();
+  e.dispose();
+});
+
 test('logitRange computes exactly the chosen vocabulary slice of the logits (lastOnly too)', () => {
   const e = new Engine(createRefBackend());
   const m = ChameleonModel.create(e, tinyConfig(false), 9);

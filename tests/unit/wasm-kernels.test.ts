@@ -1,13 +1,15 @@
 // Every native wasm kernel other than GEMM against the ref kernel on the same inputs, at a small
 // size (scalar tails, main thread only) and a large one (split across threads): elementwise, binary
 // operand modes, casts, reductions, norms (forward and backward), softmax, cross entropy, RoPE,
-// gather/scatterAdd and AdamW. Tolerance 1e-5 relative to the output's scale.
+// gather/scatterAdd, AdamW, attention (also over bf16 keys/values). Tolerance 1e-5 relative to the
+// output's scale.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWasmBackend, type WasmBackend } from '../../src/engine/backends/wasm/backend.node.js';
 import { refKernels } from '../../src/engine/backends/ref/index.js';
 import type { AttentionParams, BinaryOp, Conv2dParams, UnaryOp } from '../../src/engine/kernels.js';
+import { f32ToBf16 } from '../../src/engine/dtype.js';
 
 let seed = 987654321;
 function rand(): number {
@@ -27,6 +29,13 @@ const i32 = (n: number, gen: (i: number) => number): Int32Array => {
   const a = new Int32Array(r.buffer, r.byteOffset, n);
   for (let i = 0; i < n; i++) a[i] = gen(i);
   return a;
+};
+/** The bf16 bits (round to nearest even) of a, in wasm memory. */
+const bf16Of = (a: Float32Array): Uint16Array => {
+  const r = be.reserve(a.length * 2);
+  const out = new Uint16Array(r.buffer, r.byteOffset, a.length);
+  for (let i = 0; i < a.length; i++) out[i] = f32ToBf16(a[i]);
+  return out;
 };
 const clone = (a: Float32Array): Float32Array => {
   const b = f32(a.length);
@@ -285,6 +294,25 @@ describe('wasm native kernels vs ref', () => {
       close(gq1, gq2, 'attention gq');
       close(gk1, gk2, 'attention gk');
       close(gv1, gv2, 'attention gv');
+    }
+  });
+
+  it('attention forward over bf16 keys/values (half-size KV cache) matches ref, incl. odd head dims', () => {
+    const cases: AttentionParams[] = [
+      { batch: 2, tq: 1, tk: 9, hq: 4, hkv: 2, dim: 8, scale: 0.35, causal: true, qOffset: 8, kvBatchStride: 12 * 2 * 8, keyStart: null, segIds: null, kvDtype: 'bf16' },
+      { batch: 3, tq: 2, tk: 40, hq: 8, hkv: 8, dim: 64, scale: 0.125, causal: true, qOffset: 38, kvBatchStride: 48 * 8 * 64, keyStart: null, segIds: null, kvDtype: 'bf16' },
+      { batch: 2, tq: 3, tk: 7, hq: 2, hkv: 1, dim: 6, scale: 0.4, causal: true, qOffset: 4, kvBatchStride: 7 * 6, keyStart: null, segIds: null, kvDtype: 'bf16' },
+    ];
+    cases.push({ ...cases[1], keyStart: i32(3, (b) => b * 5) });
+    for (const p of cases) {
+      const q = f32(p.batch * p.tq * p.hq * p.dim);
+      const k = bf16Of(f32(p.batch * p.kvBatchStride));
+      const v = bf16Of(f32(p.batch * p.kvBatchStride));
+      const o1 = f32(q.length), o2 = f32(q.length);
+      be.kernels.attention(q, k, v, o1, null, p);
+      refKernels.attention(q, k, v, o2, null, p);
+      close(o1, o2, `bf16 attention dim ${p.dim}`);
+      assert.ok(o2.some((x) => x !== 0), 'non-trivial output');
     }
   });
 

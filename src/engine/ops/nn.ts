@@ -119,9 +119,12 @@ export interface AttentionOptions {
 /** Scaled-dot-product attention: q [B, T, Hq, D], k/v [B, S, Hkv, D] -> [B, T, Hq, D]. */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const e = engineOf('attention', q, k, v);
-  for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) {
-    expectDtype('attention', t, 'f32');
-    expectRank('attention', t, 4, n);
+  expectDtype('attention', q, 'f32');
+  for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) expectRank('attention', t, 4, n);
+  // Keys and values may be stored as bf16 (a half-size KV cache); both alike, forward only.
+  const kvDtype = k.dtype;
+  if ((kvDtype !== 'f32' && kvDtype !== 'bf16') || v.dtype !== kvDtype) {
+    throw new ShapeError(`attention: k and v must both be f32 or both bf16, got ${k.dtype} and ${v.dtype}`);
   }
   const [b, tq, hq, d] = q.shape;
   const [bk, smax, hkv, dk] = k.shape;
@@ -141,12 +144,14 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   if (segIds && segIds.length !== b * kvLen) throw new ShapeError(`attention: segIds has ${segIds.length} entries, expected ${b}×${kvLen}`);
   const save = willRecord([q, k, v]);
   if (save && kvLen !== smax) throw new ShapeError('attention: training through a partially filled KV cache is not supported');
+  if (save && kvDtype === 'bf16') throw new ShapeError('attention: bf16 keys/values are inference-only (run under noGrad)');
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   const out = e.empty(q.shape, 'f32', { zero: false }); // [B, T, Hq, D]
   const probs = save ? e.empty([b, hq, tq, kvLen], 'f32', { zero: false }) : null; // [B, Hq, T, S]
   // Index arrays live in engine memory, where every backend's kernels can read them.
-  const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart: inEngine(e, keyStart), segIds: inEngine(e, segIds) };
-  e.k.attention(q.f32(), k.f32(), v.f32(), out.f32(), probs ? probs.f32() : null, p);
+  const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart: inEngine(e, keyStart), segIds: inEngine(e, segIds), kvDtype };
+  const kv = (t: Tensor): Float32Array | Uint16Array => (kvDtype === 'bf16' ? (t.data as Uint16Array) : t.f32());
+  e.k.attention(q.f32(), kv(k), kv(v), out.f32(), probs ? probs.f32() : null, p);
   const attrs = { causal, scale, qOffset, kvLen, keyStart, segIds };
   return record('attention', [q, k, v], out, attrs, probs ? { probs } : null);
 }

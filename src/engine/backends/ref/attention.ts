@@ -1,8 +1,10 @@
 // Reference softmax, fused scaled-dot-product attention (causal / KV-cache offset / GQA / left padding /
 // packed segments) with its backward from saved probabilities, and rotate-half RoPE. Scores, softmax
 // sums and weighted sums are float64. No blocking or online softmax: one query row at a time.
+// The forward also reads bf16 keys/values (a half-size KV cache), widened through a lookup table.
 
 import type { AttentionParams, F32, I32 } from '../../kernels.js';
+import { bf16Table } from './util.js';
 
 /** Row softmax with the row max subtracted; a row whose max is -Infinity (all masked) becomes zeros. */
 export function softmax(x: F32, out: F32, rows: number, dim: number): void {
@@ -62,8 +64,12 @@ function visibleKeys(p: AttentionParams, b: number, t: number, vis: Uint8Array):
  * h' = floor(h / (hq/hkv)). probs [B, hq, tq, tk] (if given) gets the probabilities, 0 where masked;
  * a query with no visible key gets out = 0 and a zero probs row.
  */
-export function attention(q: F32, k: F32, v: F32, out: F32, probs: F32 | null, p: AttentionParams): void {
+export function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
   const { batch, tq, tk, hq, hkv, dim, scale, kvBatchStride } = p;
+  // bf16 keys/values read through the widening table; f32 through an identity (same loop).
+  const table = p.kvDtype === 'bf16' ? bf16Table() : null;
+  const kAt = table ? (i: number): number => table[k[i]] : (i: number): number => k[i];
+  const vAt = table ? (i: number): number => table[v[i]] : (i: number): number => v[i];
   const group = hq / hkv;
   const kvRow = hkv * dim;
   const qRow = hq * dim;
@@ -88,7 +94,7 @@ export function attention(q: F32, k: F32, v: F32, out: F32, probs: F32 | null, p
           if (vis[s] === 0) continue;
           const ko = kvB + s * kvRow + kvh;
           let d = 0;
-          for (let i = 0; i < dim; i++) d += q[qo + i] * k[ko + i];
+          for (let i = 0; i < dim; i++) d += q[qo + i] * kAt(ko + i);
           d *= scale;
           sc[s] = d;
           if (d > mx) mx = d;
@@ -110,7 +116,7 @@ export function attention(q: F32, k: F32, v: F32, out: F32, probs: F32 | null, p
           const pr = sc[s] * inv;
           if (probs !== null) probs[po + s] = pr;
           const vo = kvB + s * kvRow + kvh;
-          for (let i = 0; i < dim; i++) acc[i] += pr * v[vo + i];
+          for (let i = 0; i < dim; i++) acc[i] += pr * vAt(vo + i);
         }
         for (let i = 0; i < dim; i++) out[qo + i] = acc[i];
       }

@@ -6,7 +6,7 @@
 import type { AttentionParams, Conv2dParams, F32, GemmParams } from '../../kernels.js';
 import { gemm, inHeap, type NativeContext } from './native-math.js';
 
-export function attention(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, probs: F32 | null, p: AttentionParams): void {
+export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
   if (!inHeap(ctx.heap, q, k, v, out, probs, p.keyStart, p.segIds) || (p.tk + p.dim) * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
     return ctx.ref.attention(q, k, v, out, probs, p);
   }
@@ -28,6 +28,7 @@ export function attention(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, 
     p.causal ? 1 : 0,
     p.qOffset,
     p.kvBatchStride,
+    p.kvDtype === 'bf16' ? 1 : 0,
   ];
   ctx.pool.run('attention', 'attention', args, items, 1, items > 1 && items * p.tk * p.dim >= 16384);
 }
