@@ -101,3 +101,48 @@ test('the vocabulary rules: image ids = code + 4, Meta text set excludes <...> n
   assert.equal(vocab.textMask[vocab.bos], 0);
   assert.equal(vocab.textMask[5], 0);
 });
+
+test('sample: same draw as a comparator-sorted reference (ties by id, ±0, NaN and -Infinity skipped)', () => {
+  /** The sampler's definition, written plainly: candidates sorted by logit desc then id asc. */
+  const reference = (l: Float32Array, topK: number, topP: number, u: number): number => {
+    let cand: number[] = [];
+    for (let i = 0; i < l.length; i++) if (l[i] > -Infinity) cand.push(i);
+    cand.sort((a, b) => l[b] - l[a] || a - b);
+    if (topK > 0) cand = cand.slice(0, topK);
+    const probs = cand.map((id) => Math.exp(l[id] - l[cand[0]]));
+    const z = probs.reduce((a, b) => a + b, 0);
+    let keep = cand.length;
+    let cum = 0;
+    for (let i = 0; i < cand.length && topP < 1; i++) {
+      cum += probs[i] / z;
+      if (cum >= topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+    const total = probs.slice(0, keep).reduce((a, b) => a + b, 0);
+    let acc = 0;
+    for (let i = 0; i < keep; i++) {
+      acc += probs[i];
+      if (u * total < acc) return cand[i];
+    }
+    return cand[keep - 1];
+  };
+  const gen = new Rng(11);
+  for (let run = 0; run < 300; run++) {
+    const n = 1 + Math.floor(gen.uniform() * 300);
+    const l = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = gen.uniform();
+      // Coarse values make many ties; some -Infinity (masked), NaN, -0 and +0.
+      l[i] = r < 0.1 ? -Infinity : r < 0.12 ? NaN : r < 0.15 ? (gen.uniform() < 0.5 ? -0 : 0) : Math.round((gen.uniform() * 8 - 4) * 2) / 2;
+    }
+    if (!l.some((v) => v > -Infinity)) continue;
+    const topK = run % 3 === 0 ? 5 : 0;
+    const topP = run % 2 === 0 ? 0.8 : 1;
+    const a = new Rng(run);
+    const b = new Rng(run);
+    const got = sample(l, { temperature: 1, topK, topP, greedy: false }, a);
+    assert.equal(got, reference(l, topK, topP, b.uniform()), `run ${run}`);
+  }
+});
