@@ -27,7 +27,7 @@ import { gemm_scratch_bytes } from './gemm';
 }
 
 /** Four W rows (r0 + q*rs) against one x of length k, f32 weights. */
-function dot4f32(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool): void {
+function dot4f32(r0: usize, rs: usize, x: usize, k: i32, y: usize, ys: usize, acc: bool): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
@@ -49,11 +49,11 @@ function dot4f32(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool): v
     s0 += load<f32>(r0 + o) * xv; s1 += load<f32>(r1 + o) * xv;
     s2 += load<f32>(r2 + o) * xv; s3 += load<f32>(r3 + o) * xv;
   }
-  put(y, s0, acc); put(y + 4, s1, acc); put(y + 8, s2, acc); put(y + 12, s3, acc);
+  put(y, s0, acc); put(y + ys, s1, acc); put(y + 2 * ys, s2, acc); put(y + 3 * ys, s3, acc);
 }
 
 /** Four W rows of 16-bit weights (bf16 or f16) against one x of length k. */
-function dot4h(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool, dt: i32): void {
+function dot4h(r0: usize, rs: usize, x: usize, k: i32, y: usize, ys: usize, acc: bool, dt: i32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const r1 = r0 + rs, r2 = r0 + 2 * rs, r3 = r0 + 3 * rs;
@@ -79,7 +79,7 @@ function dot4h(r0: usize, rs: usize, x: usize, k: i32, y: usize, acc: bool, dt: 
     s0 += w1(r0 + o, dt) * xv; s1 += w1(r1 + o, dt) * xv;
     s2 += w1(r2 + o, dt) * xv; s3 += w1(r3 + o, dt) * xv;
   }
-  put(y, s0, acc); put(y + 4, s1, acc); put(y + 8, s2, acc); put(y + 12, s3, acc);
+  put(y, s0, acc); put(y + ys, s1, acc); put(y + 2 * ys, s2, acc); put(y + 3 * ys, s3, acc);
 }
 
 /**
@@ -240,44 +240,38 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
       }
     }
   }
-  let j = start;
-  if (deint) {
-    // The W rows a kernel call reads together are the same offset into equal parts of this range
-    // (quarters, or thirds for three x rows), so each is one long sequential stream; adjacent rows
-    // would be separate short streams that restart the prefetchers every block (a 4 KiB row is
-    // one page). Measured on one 1B decode step: 67-73 % -> 79-85 % of the read bandwidth.
-    const ldy = <usize>n << 2;
-    const parts = m == 3 ? 3 : 4;
-    const q = (end - start) / parts;
-    const rsq = <usize>q * rs;
-    const ys = <usize>q << 2;
-    for (let i = 0; i < q; i++) {
-      const r0 = w + <usize>(start + i) * rs;
-      const yj = y + (<usize>(start + i) << 2);
-      if (m == 1) dot4bf16(r0, rsq, scratch, k, yj, ys, acc);
-      else if (m == 3) dot3bf16x3(r0, rsq, scratch, k, yj, ys, ldy, acc);
-      else {
-        // Pairs of x rows widen each weight once; an odd last row takes a second (cached) pass.
-        for (let r = 0; r < m; r += 2) {
-          const xr = scratch + ((<usize>r * <usize>k) << 2);
-          const yr = yj + <usize>r * ldy;
-          if (r + 1 < m) dot4bf16x2(r0, rsq, xr, k, yr, ys, ldy, acc);
-          else dot4bf16(r0, rsq, xr, k, yr, ys, acc);
-        }
+  // The W rows a kernel call reads together are the same offset into equal parts of this range
+  // (quarters, or thirds for three bf16 x rows), so each is one long sequential stream; adjacent
+  // rows would be separate short streams that restart the prefetchers every block (a 4 KiB row is
+  // one page). Measured on one 1B decode step: 67-76 % -> 79-85 % of the read bandwidth.
+  const ldy = <usize>n << 2;
+  const parts = deint && m == 3 ? 3 : 4;
+  const q = (end - start) / parts;
+  const rsq = <usize>q * rs;
+  const ys = <usize>q << 2;
+  for (let i = 0; i < q; i++) {
+    const r0 = w + <usize>(start + i) * rs;
+    const yj = y + (<usize>(start + i) << 2);
+    if (deint && m == 1) dot4bf16(r0, rsq, scratch, k, yj, ys, acc);
+    else if (deint && m == 3) dot3bf16x3(r0, rsq, scratch, k, yj, ys, ldy, acc);
+    else if (deint) {
+      // Pairs of x rows widen each weight once; an odd last row takes a second (cached) pass.
+      for (let r = 0; r < m; r += 2) {
+        const xr = scratch + ((<usize>r * <usize>k) << 2);
+        const yr = yj + <usize>r * ldy;
+        if (r + 1 < m) dot4bf16x2(r0, rsq, xr, k, yr, ys, ldy, acc);
+        else dot4bf16(r0, rsq, xr, k, yr, ys, acc);
+      }
+    } else {
+      for (let r = 0; r < m; r++) {
+        const xr = x + ((<usize>r * <usize>k) << 2);
+        const yr = yj + <usize>r * ldy;
+        if (dt == DT_F32) dot4f32(r0, rsq, xr, k, yr, ys, acc);
+        else dot4h(r0, rsq, xr, k, yr, ys, acc, dt);
       }
     }
-    j = start + parts * q;
   }
-  for (; j + 4 <= end; j += 4) {
-    const r0 = w + <usize>j * rs;
-    for (let i = 0; i < m; i++) {
-      const xi = x + ((<usize>i * <usize>k) << 2);
-      const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
-      if (dt == DT_F32) dot4f32(r0, rs, xi, k, yi, acc);
-      else if (deint) dot4bf16(r0, rs, scratch + ((<usize>i * <usize>k) << 2), k, yi, 4, acc);
-      else dot4h(r0, rs, xi, k, yi, acc, dt);
-    }
-  }
+  let j = start + parts * q;
   for (; j < end; j++) {
     for (let i = 0; i < m; i++) {
       const yi = y + ((<usize>i * <usize>n + <usize>j) << 2);
