@@ -69,7 +69,7 @@ export class Arena {
       }
     }
     const size = Math.max(this.minChunk, bytes);
-    const region = this.backend.reserve(size);
+    const region = this.backend.reserve(size, false); // alloc() zeroes what it hands out when asked
     const chunk: Chunk = { region, used: 0 };
     this.chunks.splice(this.current + 1, 0, chunk);
     this.current++;

@@ -21,8 +21,11 @@ export interface Backend {
   readonly native: ReadonlySet<KernelName>;
   /** Human-readable facts for benchmarks and `inspect` (e.g. "relaxed-simd, 2 threads"). */
   readonly description: string;
-  /** Reserves a zero-filled region of at least `bytes` bytes, 64-byte aligned. Arenas call this. */
-  reserve(bytes: number): MemoryRegion;
+  /**
+   * Reserves a region of at least `bytes` bytes, 64-byte aligned: zero-filled, or with unspecified
+   * contents when `zero` is false (for callers that overwrite all of it). Arenas call this.
+   */
+  reserve(bytes: number, zero?: boolean): MemoryRegion;
   /** Returns a region obtained from reserve(). */
   unreserve(region: MemoryRegion): void;
   /** Total bytes currently reserved. */

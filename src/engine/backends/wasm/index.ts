@@ -78,8 +78,8 @@ export async function createWasmBackendCore(opts: WasmBackendCoreOptions): Promi
     native,
     simd: opts.simd,
     description: `wasm ${opts.simd === 'relaxed' ? 'relaxed-simd' : 'simd128'}, ${threads} thread${threads === 1 ? '' : 's'}`,
-    reserve(bytes: number): MemoryRegion {
-      return heap.reserve(bytes);
+    reserve(bytes: number, zero = true): MemoryRegion {
+      return heap.reserve(bytes, zero);
     },
     unreserve(region: MemoryRegion): void {
       heap.unreserve(region);

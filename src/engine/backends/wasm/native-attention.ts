@@ -51,7 +51,7 @@ function unfold(ctx: NativeContext, x: F32, s: number, cols: F32, p: Conv2dParam
 
 function withCols(ctx: NativeContext, p: Conv2dParams, body: (cols: F32) => void): void {
   const len = p.cin * p.kh * p.kw * p.outH * p.outW;
-  const region = ctx.heap.reserve(len * 4);
+  const region = ctx.heap.reserve(len * 4, false); // im2col / the gemm overwrite every element
   try {
     body(new Float32Array(region.buffer, region.byteOffset, len));
   } finally {
