@@ -175,6 +175,70 @@ export function layernorm(x: usize, w: usize, b: usize, out: usize, mean: usize,
   }
 }
 
+/** Σ x[0..n) (d = 0) or Σ (x − d)² (sq), f32 lanes per 4096-element block, blocks summed in f64. */
+@inline function blockSum(x: usize, n: i32, d: f32, sq: bool): f64 {
+  const dv = f32x4.splat(d);
+  let total: f64 = 0;
+  let j = 0;
+  while (j < n) {
+    const e = min(n, j + 4096);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    for (; j + 8 <= e; j += 8) {
+      const p = x + (<usize>j << 2);
+      let u = v128.load(p), v = v128.load(p, 16);
+      if (sq) {
+        u = f32x4.sub(u, dv);
+        v = f32x4.sub(v, dv);
+        u = f32x4.mul(u, u);
+        v = f32x4.mul(v, v);
+      }
+      a0 = f32x4.add(a0, u);
+      a1 = f32x4.add(a1, v);
+    }
+    let bs = <f64>hsum4(f32x4.add(a0, a1));
+    for (; j < e; j++) {
+      const t = load<f32>(x + (<usize>j << 2));
+      bs += sq ? <f64>(t - d) * <f64>(t - d) : <f64>t;
+    }
+    total += bs;
+  }
+  return total;
+}
+
+/**
+ * GroupNorm over items [start, end) of (sample, group): x, out [n, c, hw]; w, b [c]; mean, rstd
+ * [n·groups] or 0. A group's channels are contiguous, so both statistics are plain sums over it.
+ */
+export function groupnorm(x: usize, w: usize, b: usize, out: usize, mean: usize, rstd: usize, c: i32, hw: i32, groups: i32, eps: f32, start: i32, end: i32, _scratch: usize): void {
+  const cpg = c / groups;
+  const size = cpg * hw;
+  for (let it = start; it < end; it++) {
+    const s = it / groups;
+    const g = it % groups;
+    const base = (<usize>(s * c + g * cpg) * <usize>hw) << 2;
+    const mu = <f32>(blockSum(x + base, size, 0, false) / <f64>size);
+    const rs = <f32>(1 / Math.sqrt(blockSum(x + base, size, mu, true) / <f64>size + <f64>eps));
+    for (let cc = 0; cc < cpg; cc++) {
+      const ch = g * cpg + cc;
+      const scale = rs * load<f32>(w + (<usize>ch << 2));
+      const shift = load<f32>(b + (<usize>ch << 2)) - mu * scale;
+      const sv = f32x4.splat(scale), hv = f32x4.splat(shift);
+      const o = base + ((<usize>cc * <usize>hw) << 2);
+      let j = 0;
+      for (; j + 4 <= hw; j += 4) {
+        const q = o + (<usize>j << 2);
+        v128.store(out + q, f32x4.add(f32x4.mul(v128.load(x + q), sv), hv));
+      }
+      for (; j < hw; j++) {
+        const q = o + (<usize>j << 2);
+        store<f32>(out + q, load<f32>(x + q) * scale + shift);
+      }
+    }
+    if (mean != 0) store<f32>(mean + (<usize>it << 2), mu);
+    if (rstd != 0) store<f32>(rstd + (<usize>it << 2), rs);
+  }
+}
+
 /** gx rows of LayerNorm backward (w may be 0 = ones). */
 export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize, dim: i32, aRows: i32, start: i32, end: i32, _scratch: usize): void {
   for (let r = start; r < end; r++) {

@@ -1,7 +1,7 @@
 // Every native wasm kernel other than GEMM against the ref kernel on the same inputs, at a small
 // size (scalar tails, main thread only) and a large one (split across threads): elementwise, binary
 // operand modes, casts, reductions, norms (forward and backward), softmax, cross entropy, RoPE,
-// gather/scatterAdd, AdamW, attention (also over bf16 keys/values). Tolerance 1e-5 relative to the
+// gather/scatterAdd, AdamW, attention (also over bf16 keys/values), GroupNorm. Tolerance 1e-5 relative to the
 // output's scale.
 
 import { after, before, describe, it } from 'node:test';
@@ -313,6 +313,25 @@ describe('wasm native kernels vs ref', () => {
       refKernels.attention(q, k, v, o2, null, p);
       close(o1, o2, `bf16 attention dim ${p.dim}`);
       assert.ok(o2.some((x) => x !== 0), 'non-trivial output');
+    }
+  });
+
+  it('groupnorm forward (statistics over a group\'s contiguous channels) matches ref', () => {
+    for (const [n, c, hw, groups] of [
+      [2, 8, 5, 4],
+      [1, 64, 1024, 32],
+      [2, 128, 4096, 32],
+    ]) {
+      const x = f32(n * c * hw, () => rand() * 3 + 1.5), w = f32(c), b = f32(c);
+      const o1 = f32(x.length), o2 = f32(x.length);
+      const m1 = f32(n * groups), m2 = f32(n * groups), r1 = f32(n * groups), r2 = f32(n * groups);
+      be.kernels.groupnorm(x, w, b, o1, m1, r1, n, c, hw, groups, 1e-6);
+      refKernels.groupnorm(x, w, b, o2, m2, r2, n, c, hw, groups, 1e-6);
+      close(o1, o2, `groupnorm out ${c}x${hw}`);
+      close(m1, m2, 'groupnorm mean');
+      close(r1, r2, 'groupnorm rstd');
+      be.kernels.groupnorm(x, w, b, o1, null, null, n, c, hw, groups, 1e-6);
+      close(o1, o2, 'groupnorm out without statistics');
     }
   });
 

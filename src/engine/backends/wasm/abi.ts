@@ -33,6 +33,7 @@ export const EXPORTS = [
   'norm_backward_gw',
   'layernorm',
   'layernorm_backward',
+  'groupnorm',
   'cross_entropy',
   'cross_entropy_backward',
   'reduce',

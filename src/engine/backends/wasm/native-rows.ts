@@ -1,4 +1,4 @@
-// Native (wasm) row kernels: softmax, RMSNorm, LayerNorm, cross entropy, reduce, RoPE, gather and
+// Native (wasm) row kernels: softmax, RMSNorm, LayerNorm, GroupNorm (forward), cross entropy, reduce, RoPE, gather and
 // scatterAdd, plus the table of every native kernel (attention and conv live in native-attention.ts).
 // Row passes split rows across threads; weight-gradient and scatter passes split columns, so no two
 // threads write one element.
@@ -39,6 +39,12 @@ function layernorm(ctx: NativeContext, x: F32, w: F32 | null, b: F32 | null, out
   if (!inHeap(ctx.heap, x, w, b, out, mean, rstd)) return ctx.ref.layernorm(x, w, b, out, mean, rstd, rows, dim, affineRows, eps);
   const args = [x.byteOffset, ptr(w), ptr(b), out.byteOffset, ptr(mean), ptr(rstd), dim, Math.max(1, affineRows), eps];
   ctx.pool.run('layernorm', 'layernorm', args, rows, 1, par(rows, dim));
+}
+
+function groupnorm(ctx: NativeContext, x: F32, w: F32, b: F32, out: F32, mean: F32 | null, rstd: F32 | null, n: number, c: number, hw: number, groups: number, eps: number): void {
+  if (!inHeap(ctx.heap, x, w, b, out, mean, rstd)) return ctx.ref.groupnorm(x, w, b, out, mean, rstd, n, c, hw, groups, eps);
+  const items = n * groups;
+  ctx.pool.run('groupnorm', 'groupnorm', [x.byteOffset, w.byteOffset, b.byteOffset, out.byteOffset, ptr(mean), ptr(rstd), c, hw, groups, eps], items, 1, par(items, (c / groups) * hw));
 }
 
 function layernormBackward(ctx: NativeContext, x: F32, w: F32 | null, mean: F32, rstd: F32, gy: F32, gx: F32, gw: F32 | null, gb: F32 | null, rows: number, dim: number, affineRows: number): void {
@@ -117,6 +123,7 @@ export function buildKernels(ctx: NativeContext): { kernels: Kernels; native: Re
     rmsnormBackward: (x, w, rstd, gy, gx, gw, rows, dim) => rmsnormBackward(ctx, x, w, rstd, gy, gx, gw, rows, dim),
     layernorm: (x, w, b, out, mean, rstd, rows, dim, ar, eps) => layernorm(ctx, x, w, b, out, mean, rstd, rows, dim, ar, eps),
     layernormBackward: (x, w, mean, rstd, gy, gx, gw, gb, rows, dim, ar) => layernormBackward(ctx, x, w, mean, rstd, gy, gx, gw, gb, rows, dim, ar),
+    groupnorm: (x, w, b, out, mean, rstd, n, c, hw, groups, eps) => groupnorm(ctx, x, w, b, out, mean, rstd, n, c, hw, groups, eps),
     crossEntropy: (l, t, losses, lse, rows, vocab, ig) => crossEntropy(ctx, l, t, losses, lse, rows, vocab, ig),
     crossEntropyBackward: (l, t, lse, g, rows, vocab, ig, ce, z) => crossEntropyBackward(ctx, l, t, lse, g, rows, vocab, ig, ce, z),
     reduce: (op, x, out, outer, len, inner) => reduce(ctx, op, x, out, outer, len, inner),
