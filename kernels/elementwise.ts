@@ -3,7 +3,7 @@
 // SwiGLU, AdamW, Σx² and dtype casts. Transcendentals use AS's f32 Math (about 1 ulp). Arbitrary
 // stride patterns, bf16<->f16 casts and the dropout hash are left to the ref kernels.
 
-import { DT_BF16, f16x4 as f16x4w, f16ToF32 as f16w } from './simd';
+import { DT_BF16, f16x4 as f16x4w, f16ToF32 as f16w, sigmoid4 } from './simd';
 
 export function fill_f32(out: usize, value: f32, start: i32, end: i32, _scratch: usize): void {
   const v = f32x4.splat(value);
@@ -47,7 +47,14 @@ function unaryScalar(op: i32, v: f32): f32 {
 
 export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scratch: usize): void {
   let i = start;
-  if (op == NEG || op == SQRT || op == SQUARE || op == RELU || op == ABS) {
+  if (op == SIGMOID || op == SILU) {
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      const sg = sigmoid4(v);
+      v128.store(out + o, op == SILU ? f32x4.mul(v, sg) : sg);
+    }
+  } else if (op == NEG || op == SQRT || op == SQUARE || op == RELU || op == ABS) {
     const zero = f32x4.splat(0);
     for (; i + 4 <= end; i += 4) {
       const o = <usize>i << 2;
@@ -68,7 +75,17 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
 }
 
 export function unary_backward(op: i32, x: usize, y: usize, gy: usize, gx: usize, start: i32, end: i32, _scratch: usize): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  if (op == SILU) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      const sg = sigmoid4(v);
+      v128.store(gx + o, f32x4.mul(f32x4.mul(v128.load(gy + o), sg), f32x4.add(one, f32x4.mul(v, f32x4.sub(one, sg)))));
+    }
+  }
+  for (; i < end; i++) {
     const o = <usize>i << 2;
     const g = load<f32>(gy + o);
     let r: f32;
@@ -145,7 +162,13 @@ export function binary(op: i32, a: usize, b: usize, out: usize, d: i32, aMode: i
 }
 
 export function swiglu(g: usize, u: usize, out: usize, start: i32, end: i32, _scratch: usize): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(g + o);
+    v128.store(out + o, f32x4.mul(f32x4.mul(v, sigmoid4(v)), v128.load(u + o)));
+  }
+  for (; i < end; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(g + o);
     store<f32>(out + o, v * sigm(v) * load<f32>(u + o));
@@ -153,7 +176,18 @@ export function swiglu(g: usize, u: usize, out: usize, start: i32, end: i32, _sc
 }
 
 export function swiglu_backward(g: usize, u: usize, gy: usize, gg: usize, gu: usize, start: i32, end: i32, _scratch: usize): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  const one = f32x4.splat(1);
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(g + o);
+    const sg = sigmoid4(v);
+    const y = v128.load(gy + o);
+    const yu = f32x4.mul(y, v128.load(u + o));
+    v128.store(gg + o, f32x4.mul(f32x4.mul(yu, sg), f32x4.add(one, f32x4.mul(v, f32x4.sub(one, sg)))));
+    v128.store(gu + o, f32x4.mul(f32x4.mul(y, v), sg));
+  }
+  for (; i < end; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(g + o);
     const s = sigm(v);
