@@ -6,40 +6,21 @@
 
 import { hsum4, bf16ToF32 } from './simd';
 
-/**
- * Σ a[i]·b[i] over dim f32s. Four independent accumulators: with one, every step waits for the
- * previous add (4 cycles), which made attention latency-bound (~4 GFLOP/s at head dim 32).
- */
 @inline function dot(a: usize, b: usize, dim: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   let i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    const o = <usize>i << 2;
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(a + o, 32), v128.load(b + o, 32)));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(a + o, 48), v128.load(b + o, 48)));
-  }
-  for (; i + 4 <= dim; i += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
-  let s = hsum4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  let s = hsum4(acc);
   for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
   return s;
 }
 
-/** dot with b stored as bf16 bits (four at a time: load16x4_u, then << 16), four accumulators. */
+/** dot with b stored as bf16 bits (four at a time: load16x4_u, then << 16). */
 @inline function dotBf16(a: usize, b: usize, dim: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   let i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    const o = <usize>i << 2;
-    const h = <usize>i << 1;
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(a + o), i32x4.shl(v128.load16x4_u(b + h), 16)));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(a + o, 16), i32x4.shl(v128.load16x4_u(b + h, 8), 16)));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(a + o, 32), i32x4.shl(v128.load16x4_u(b + h, 16), 16)));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(a + o, 48), i32x4.shl(v128.load16x4_u(b + h, 24), 16)));
-  }
-  for (; i + 4 <= dim; i += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(a + (<usize>i << 2)), i32x4.shl(v128.load16x4_u(b + (<usize>i << 1)), 16)));
-  let s = hsum4(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), i32x4.shl(v128.load16x4_u(b + (<usize>i << 1)), 16)));
+  let s = hsum4(acc);
   for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * bf16ToF32(<u32>load<u16>(b + (<usize>i << 1)));
   return s;
 }
