@@ -198,6 +198,47 @@ export function swiglu_backward(g: usize, u: usize, gy: usize, gg: usize, gu: us
   }
 }
 
+@inline function fmix4(h: v128): v128 {
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/**
+ * Inverted dropout, bit-identical to the ref kernel: element i is kept iff
+ * fmix32((i·0x9E3779B1) XOR key) >>> 8 >= threshold (= ceil(p·2²⁴), so the test is exact in
+ * integers) and then scaled in f64 as the ref does. key = fmix32(seed), computed by the caller.
+ */
+export function dropout(x: usize, out: usize, scale: f64, threshold: u32, key: u32, start: i32, end: i32, _scratch: usize): void {
+  const kv = i32x4.splat(key);
+  const tv = i32x4.splat(threshold);
+  const golden = i32x4.splat(0x9e3779b1);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const idx = i32x4(i, i + 1, i + 2, i + 3);
+    const h = fmix4(v128.xor(i32x4.mul(idx, golden), kv));
+    const keep = i32x4.ge_u(i32x4.shr_u(h, 8), tv);
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const lo = f64x2.mul(f64x2.promote_low_f32x4(v), f64x2.splat(scale));
+    const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), f64x2.splat(scale));
+    const scaled = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+    v128.store(out + o, v128.and(scaled, keep));
+  }
+  for (; i < end; i++) {
+    let h: u32 = (<u32>i * 0x9e3779b1) ^ key;
+    h ^= h >>> 16;
+    h *= 0x85ebca6b;
+    h ^= h >>> 13;
+    h *= 0xc2b2ae35;
+    h ^= h >>> 16;
+    const o = <usize>i << 2;
+    store<f32>(out + o, (h >>> 8) >= threshold ? <f32>(<f64>load<f32>(x + o) * scale) : 0);
+  }
+}
+
 /** PyTorch-order AdamW; decay = 1 - lr·wd, bc1/bc2 the bias corrections (computed by the caller). */
 export function adamw(param: usize, grad: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32, start: i32, end: i32, _scratch: usize): void {
   const vb1 = f32x4.splat(b1), vb1c = f32x4.splat(1 - b1);

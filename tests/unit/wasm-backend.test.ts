@@ -226,7 +226,7 @@ for (const threads of [1, 2]) {
 
     it('lists exactly its native kernels and keeps ref for the rest', () => {
       assert.ok(be.native.has('gemm') && be.native.has('softmax') && be.native.has('adamw'));
-      assert.ok(be.native.has('attention') && be.native.has('conv2d') && be.native.has('groupnorm') && !be.native.has('groupnormBackward') && !be.native.has('dropout'));
+      assert.ok(be.native.has('attention') && be.native.has('conv2d') && be.native.has('groupnorm') && be.native.has('dropout') && !be.native.has('groupnormBackward') && !be.native.has('upsampleNearest'));
       for (const name of Object.keys(refKernels)) assert.equal(typeof be.kernels[name as keyof typeof refKernels], 'function');
       assert.equal(be.threads, threads);
     });

@@ -1,7 +1,7 @@
 // Every native wasm kernel other than GEMM against the ref kernel on the same inputs, at a small
 // size (scalar tails, main thread only) and a large one (split across threads): elementwise, binary
 // operand modes, casts, reductions, norms (forward and backward), softmax, cross entropy, RoPE,
-// gather/scatterAdd, AdamW, attention (also over bf16 keys/values), GroupNorm. Tolerance 1e-5 relative to the
+// gather/scatterAdd, AdamW, attention (also over bf16 keys/values), GroupNorm, dropout (bit-exact). Tolerance 1e-5 relative to the
 // output's scale.
 
 import { after, before, describe, it } from 'node:test';
@@ -332,6 +332,25 @@ describe('wasm native kernels vs ref', () => {
       close(r1, r2, 'groupnorm rstd');
       be.kernels.groupnorm(x, w, b, o1, null, null, n, c, hw, groups, 1e-6);
       close(o1, o2, 'groupnorm out without statistics');
+    }
+  });
+
+  it('dropout is bit-identical to the ref kernel (same mask, same scaled values)', () => {
+    for (const n of [7, 70001]) {
+      const x = f32(n);
+      for (const [p, seed] of [
+        [0.1, 1],
+        [0.5, 12345],
+        [1 / 3, 0xfffffffe],
+        [0.9, 7],
+      ]) {
+        const o1 = f32(n), o2 = f32(n);
+        be.kernels.dropout(x, o1, p, seed);
+        refKernels.dropout(x, o2, p, seed);
+        assert.deepEqual(o1, o2, `dropout n=${n} p=${p} seed=${seed}`);
+        const kept = o2.reduce((c, v) => c + (v !== 0 ? 1 : 0), 0) / n;
+        if (n > 1000) assert.ok(Math.abs(kept - (1 - p)) < 0.02, `keep rate ${kept} for p=${p}`);
+      }
     }
   });
 

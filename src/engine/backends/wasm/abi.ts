@@ -19,6 +19,7 @@ export const EXPORTS = [
   'swiglu',
   'swiglu_backward',
   'adamw',
+  'dropout',
   'sum_squares',
   'cast_f32_bf16',
   'cast_f32_f16',

@@ -112,6 +112,7 @@ export function buildKernels(ctx: NativeContext): { kernels: Kernels; native: Re
     unaryBackward: (op, x, y, gy, gx) => math.unaryBackward(ctx, op, x, y, gy, gx),
     affine: (x, out, mul, add) => math.affine(ctx, x, out, mul, add),
     fill: (out, value) => math.fill(ctx, out, value),
+    dropout: (x, out, p, seed) => math.dropout(ctx, x, out, p, seed),
     cast: (x, xd, out, od) => math.cast(ctx, x, xd, out, od),
     swiglu: (g, u, out) => math.swiglu(ctx, g, u, out),
     swigluBackward: (g, u, gy, gg, gu) => math.swigluBackward(ctx, g, u, gy, gg, gu),
