@@ -15,6 +15,38 @@ import { hsum4, bf16ToF32 } from './simd';
   return s;
 }
 
+/**
+ * dot(a, b_j, dim) for four rows b_j = b0 + j·stride at once, stored to out[0..4): each sum is formed
+ * exactly as dot() forms it (same order, so bit-identical), but the four chains interleave instead
+ * of waiting on one add chain.
+ */
+@inline function dot4rows(a: usize, b0: usize, stride: usize, dim: i32, out: usize): void {
+  const b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const o = <usize>i << 2;
+    const x = v128.load(a + o);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b0 + o)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b1 + o)));
+    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b2 + o)));
+    c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b3 + o)));
+  }
+  let s0 = hsum4(c0), s1 = hsum4(c1), s2 = hsum4(c2), s3 = hsum4(c3);
+  for (; i < dim; i++) {
+    const o = <usize>i << 2;
+    const x = load<f32>(a + o);
+    s0 += x * load<f32>(b0 + o);
+    s1 += x * load<f32>(b1 + o);
+    s2 += x * load<f32>(b2 + o);
+    s3 += x * load<f32>(b3 + o);
+  }
+  store<f32>(out, s0);
+  store<f32>(out, s1, 4);
+  store<f32>(out, s2, 8);
+  store<f32>(out, s3, 12);
+}
+
 /** dot with b stored as bf16 bits (four at a time: load16x4_u, then << 16). */
 @inline function dotBf16(a: usize, b: usize, dim: i32): f32 {
   let acc = f32x4.splat(0);
@@ -84,7 +116,22 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
     let mx: f32 = -Infinity;
     let count = 0;
-    for (let s = lo; s < hi; s++) {
+    let s = lo;
+    if (segIds == 0 && kvBf16 == 0) {
+      // Every key in [lo, hi) is visible: four keys' scores at a time (same sums as dot()).
+      for (; s + 4 <= hi; s += 4) {
+        const so = sc + (<usize>s << 2);
+        dot4rows(qo, k + kvB + <usize>s * kvRow, kvRow, dim, so);
+        const d0 = load<f32>(so) * scale, d1 = load<f32>(so, 4) * scale, d2 = load<f32>(so, 8) * scale, d3 = load<f32>(so, 12) * scale;
+        store<f32>(so, d0);
+        store<f32>(so, d1, 4);
+        store<f32>(so, d2, 8);
+        store<f32>(so, d3, 12);
+        mx = max(mx, max(max(d0, d1), max(d2, d3)));
+      }
+      count = s - lo;
+    }
+    for (; s < hi; s++) {
       if (!visible(segIds, b, tk, s, seg)) continue;
       const kr = k + kvB + <usize>s * kvRow;
       const d = (kvBf16 != 0 ? dotBf16(qo, kr, dim) : dot(qo, kr, dim)) * scale;
@@ -140,12 +187,27 @@ export function attention_backward(q: usize, k: usize, v: usize, probs: usize, g
         const qo = (<usize>(b * tq + t) * qRow) + (<usize>(h * dim) << 2);
         const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
         let pdp: f32 = 0;
-        for (let s = 0; s < tk; s++) {
-          const pr = load<f32>(po + (<usize>s << 2));
-          if (pr == 0) continue;
-          const d = dot(gOut + qo, v + kvB + <usize>s * kvRow, dim);
-          store<f32>(dP + (<usize>s << 2), d);
-          pdp += pr * d;
+        let s = 0;
+        while (s < tk) {
+          const pp = po + (<usize>s << 2);
+          if (s + 4 <= tk && load<f32>(pp) != 0 && load<f32>(pp, 4) != 0 && load<f32>(pp, 8) != 0 && load<f32>(pp, 12) != 0) {
+            // Four visible keys: their dP dots together (same sums as dot()), pdp in key order.
+            const dp = dP + (<usize>s << 2);
+            dot4rows(gOut + qo, v + kvB + <usize>s * kvRow, kvRow, dim, dp);
+            pdp += load<f32>(pp) * load<f32>(dp);
+            pdp += load<f32>(pp, 4) * load<f32>(dp, 4);
+            pdp += load<f32>(pp, 8) * load<f32>(dp, 8);
+            pdp += load<f32>(pp, 12) * load<f32>(dp, 12);
+            s += 4;
+            continue;
+          }
+          const pr = load<f32>(pp);
+          if (pr != 0) {
+            const d = dot(gOut + qo, v + kvB + <usize>s * kvRow, dim);
+            store<f32>(dP + (<usize>s << 2), d);
+            pdp += pr * d;
+          }
+          s++;
         }
         memory.fill(gq + qo, 0, dimB);
         for (let s = 0; s < tk; s++) {
