@@ -150,6 +150,20 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
       sum += e;
     }
     const inv = <f32>(1 / sum);
+    if (segIds == 0 && (dim & 31) == 0) {
+      // Probabilities first, then the output 32 values at a time with the sums in registers (the
+      // same additions, in the same key order, as the axpy path below: bit-identical).
+      for (let s = lo; s < hi; s++) {
+        const pr = load<f32>(sc + (<usize>s << 2)) * inv;
+        store<f32>(sc + (<usize>s << 2), pr);
+        if (probs != 0) store<f32>(po + (<usize>s << 2), pr);
+      }
+      for (let c = 0; c < dim; c += 32) {
+        if (kvBf16 != 0) weighted32Bf16(sc, lo, hi, v + kvB + (<usize>c << 1), kvRow, oo + (<usize>c << 2));
+        else weighted32(sc, lo, hi, v + kvB + (<usize>c << 2), kvRow, oo + (<usize>c << 2));
+      }
+      continue;
+    }
     memory.fill(acc, 0, dimB);
     for (let s = lo; s < hi; s++) {
       if (!visible(segIds, b, tk, s, seg)) continue;
@@ -161,6 +175,48 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     }
     memory.copy(oo, acc, dimB);
   }
+}
+
+/** out[0..32) = Σ_{s in [lo, hi)} p[s] · v[s][0..32) in key order, sums kept in eight registers. */
+function weighted32(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  let vr = v0 + <usize>lo * row;
+  for (let s = lo; s < hi; s++) {
+    const w = f32x4.splat(load<f32>(p + (<usize>s << 2)));
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vr)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vr, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vr, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vr, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(vr, 64)));
+    a5 = f32x4.add(a5, f32x4.mul(w, v128.load(vr, 80)));
+    a6 = f32x4.add(a6, f32x4.mul(w, v128.load(vr, 96)));
+    a7 = f32x4.add(a7, f32x4.mul(w, v128.load(vr, 112)));
+    vr += row;
+  }
+  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
+  v128.store(out, a4, 64); v128.store(out, a5, 80); v128.store(out, a6, 96); v128.store(out, a7, 112);
+}
+
+/** weighted32 with v stored as bf16 bits (widened as axpyBf16 widens them). */
+function weighted32Bf16(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  let vr = v0 + <usize>lo * row;
+  for (let s = lo; s < hi; s++) {
+    const w = f32x4.splat(load<f32>(p + (<usize>s << 2)));
+    a0 = f32x4.add(a0, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr), 16)));
+    a1 = f32x4.add(a1, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 8), 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 16), 16)));
+    a3 = f32x4.add(a3, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 24), 16)));
+    a4 = f32x4.add(a4, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 32), 16)));
+    a5 = f32x4.add(a5, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 40), 16)));
+    a6 = f32x4.add(a6, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 48), 16)));
+    a7 = f32x4.add(a7, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 56), 16)));
+    vr += row;
+  }
+  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
+  v128.store(out, a4, 64); v128.store(out, a5, 80); v128.store(out, a6, 96); v128.store(out, a7, 112);
 }
 
 /**
