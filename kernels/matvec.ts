@@ -1,7 +1,8 @@
 // Decode-shaped products: Y[i, j] (+)= Σ_p X[i, p] · W[j, p] for a few rows of X (m ≤ 8) and W
-// stored n x k (nn.Linear layout) as f32, bf16 or f16, widened in registers. Four W rows share
-// each load of X; W streams once per call, so this runs at memory bandwidth. Threading: the caller
-// gives the W row range. The bandwidth probe used as roofline is in probes.ts.
+// stored n x k (nn.Linear layout) as f32, bf16 or f16, widened in registers. Four W rows (three for
+// three bf16 x rows) share each load of X, read as long streams from equal parts of the row range;
+// W streams once per call, so one x row runs at memory bandwidth. Threading: the caller gives the
+// W row range. The bandwidth probe used as roofline is in probes.ts.
 
 import { fma4, hsum4, bf16ToF32, f16ToF32, f16x4, DT_F32, DT_BF16 } from './simd';
 import { gemm_scratch_bytes } from './gemm';
@@ -222,13 +223,13 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
   const rs = <usize>k * es;
   // bf16 fast path: x goes into this participant's scratch once per call, packed for the 2- and
   // 3-row kernels (packRows, pairs of rows for m >= 4) and deinterleaved for the 1-row kernel.
-  const deint = dt == DT_BF16 && (k & 7) == 0 && <i64>m * <i64>k * 4 <= <i64>gemm_scratch_bytes();
-  if (deint && m == 3) packRows(x, 3, k, scratch);
-  else if (deint && m >= 2) {
+  const fast = dt == DT_BF16 && (k & 7) == 0 && <i64>m * <i64>k * 4 <= <i64>gemm_scratch_bytes();
+  if (fast && m == 3) packRows(x, 3, k, scratch);
+  else if (fast && m >= 2) {
     // Pairs of rows packed at scratch + i·k·4 (i even); an odd last row stays deinterleaved there.
     for (let i = 0; i + 1 < m; i += 2) packRows(x + ((<usize>i * <usize>k) << 2), 2, k, scratch + ((<usize>i * <usize>k) << 2));
   }
-  if (deint && (m == 1 || (m > 3 && (m & 1) == 1))) {
+  if (fast && (m == 1 || (m > 3 && (m & 1) == 1))) {
     const first = m == 1 ? 0 : m - 1;
     for (let i = first; i < m; i++) {
       const src = x + ((<usize>i * <usize>k) << 2);
@@ -245,16 +246,16 @@ export function matvec(x: usize, w: usize, y: usize, m: i32, n: i32, k: i32, fla
   // rows would be separate short streams that restart the prefetchers every block (a 4 KiB row is
   // one page). Measured on one 1B decode step: 67-76 % -> 79-85 % of the read bandwidth.
   const ldy = <usize>n << 2;
-  const parts = deint && m == 3 ? 3 : 4;
+  const parts = fast && m == 3 ? 3 : 4;
   const q = (end - start) / parts;
   const rsq = <usize>q * rs;
   const ys = <usize>q << 2;
   for (let i = 0; i < q; i++) {
     const r0 = w + <usize>(start + i) * rs;
     const yj = y + (<usize>(start + i) << 2);
-    if (deint && m == 1) dot4bf16(r0, rsq, scratch, k, yj, ys, acc);
-    else if (deint && m == 3) dot3bf16x3(r0, rsq, scratch, k, yj, ys, ldy, acc);
-    else if (deint) {
+    if (fast && m == 1) dot4bf16(r0, rsq, scratch, k, yj, ys, acc);
+    else if (fast && m == 3) dot3bf16x3(r0, rsq, scratch, k, yj, ys, ldy, acc);
+    else if (fast) {
       // Pairs of x rows widen each weight once; an odd last row takes a second (cached) pass.
       for (let r = 0; r < m; r += 2) {
         const xr = scratch + ((<usize>r * <usize>k) << 2);
