@@ -6,18 +6,34 @@
 
 import { hsum4, bf16ToF32 } from './simd';
 
-@inline function dot(a: usize, b: usize, dim: i32): f32 {
+// Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
+// compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
+
+/** Four elements of T at p as f32x4. */
+@inline function lanes4<T>(p: usize): v128 {
+  if (sizeof<T>() == 2) return i32x4.shl(v128.load16x4_u(p), 16);
+  return v128.load(p);
+}
+
+/** One element of T at p as f32. */
+@inline function lane1<T>(p: usize): f32 {
+  if (sizeof<T>() == 2) return bf16ToF32(<u32>load<u16>(p));
+  return load<f32>(p);
+}
+
+/** Σ a[i]·b[i] over dim values: a f32, b of T. */
+@inline function dot<T>(a: usize, b: usize, dim: i32): f32 {
   let acc = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), lanes4<T>(b + <usize>i * sizeof<T>())));
   let s = hsum4(acc);
-  for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * lane1<T>(b + <usize>i * sizeof<T>());
   return s;
 }
 
 /**
  * dot(a, b_j, dim) for four rows b_j = b0 + j·stride at once, stored to out[0..4): each sum is formed
- * exactly as dot() forms it (same order, so bit-identical), but the four chains interleave instead
+ * exactly as dot<f32>() forms it (same order, so bit-identical), but the four chains interleave instead
  * of waiting on one add chain.
  */
 @inline function dot4rows(a: usize, b0: usize, stride: usize, dim: i32, out: usize): void {
@@ -47,41 +63,17 @@ import { hsum4, bf16ToF32 } from './simd';
   store<f32>(out, s3, 12);
 }
 
-/** dot with b stored as bf16 bits (four at a time: load16x4_u, then << 16). */
-@inline function dotBf16(a: usize, b: usize, dim: i32): f32 {
-  let acc = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= dim; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), i32x4.shl(v128.load16x4_u(b + (<usize>i << 1)), 16)));
-  let s = hsum4(acc);
-  for (; i < dim; i++) s += load<f32>(a + (<usize>i << 2)) * bf16ToF32(<u32>load<u16>(b + (<usize>i << 1)));
-  return s;
-}
-
-/** axpy with x stored as bf16 bits. */
-@inline function axpyBf16(y: usize, x: usize, alpha: f32, dim: i32): void {
+/** y[0..dim) += alpha · x[0..dim), x of T. */
+@inline function axpy<T>(y: usize, x: usize, alpha: f32, dim: i32): void {
   const av = f32x4.splat(alpha);
   let i = 0;
   for (; i + 4 <= dim; i += 4) {
     const o = <usize>i << 2;
-    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, i32x4.shl(v128.load16x4_u(x + (<usize>i << 1)), 16))));
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, lanes4<T>(x + <usize>i * sizeof<T>()))));
   }
   for (; i < dim; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(y + o) + alpha * bf16ToF32(<u32>load<u16>(x + (<usize>i << 1))));
-  }
-}
-
-/** y[0..dim) += alpha · x[0..dim). */
-@inline function axpy(y: usize, x: usize, alpha: f32, dim: i32): void {
-  const av = f32x4.splat(alpha);
-  let i = 0;
-  for (; i + 4 <= dim; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, v128.load(x + o))));
-  }
-  for (; i < dim; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+    store<f32>(y + o, load<f32>(y + o) + alpha * lane1<T>(x + <usize>i * sizeof<T>()));
   }
 }
 
@@ -134,7 +126,7 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     for (; s < hi; s++) {
       if (!visible(segIds, b, tk, s, seg)) continue;
       const kr = k + kvB + <usize>s * kvRow;
-      const d = (kvBf16 != 0 ? dotBf16(qo, kr, dim) : dot(qo, kr, dim)) * scale;
+      const d = (kvBf16 != 0 ? dot<u16>(qo, kr, dim) : dot<f32>(qo, kr, dim)) * scale;
       store<f32>(sc + (<usize>s << 2), d);
       mx = max(mx, d);
       count++;
@@ -159,8 +151,8 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
         if (probs != 0) store<f32>(po + (<usize>s << 2), pr);
       }
       for (let c = 0; c < dim; c += 32) {
-        if (kvBf16 != 0) weighted32Bf16(sc, lo, hi, v + kvB + (<usize>c << 1), kvRow, oo + (<usize>c << 2));
-        else weighted32(sc, lo, hi, v + kvB + (<usize>c << 2), kvRow, oo + (<usize>c << 2));
+        if (kvBf16 != 0) weighted32<u16>(sc, lo, hi, v + kvB + (<usize>c << 1), kvRow, oo + (<usize>c << 2));
+        else weighted32<f32>(sc, lo, hi, v + kvB + (<usize>c << 2), kvRow, oo + (<usize>c << 2));
       }
       continue;
     }
@@ -170,49 +162,29 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
       const pr = load<f32>(sc + (<usize>s << 2)) * inv;
       if (probs != 0) store<f32>(po + (<usize>s << 2), pr);
       const vr = v + kvB + <usize>s * kvRow;
-      if (kvBf16 != 0) axpyBf16(acc, vr, pr, dim);
-      else axpy(acc, vr, pr, dim);
+      if (kvBf16 != 0) axpy<u16>(acc, vr, pr, dim);
+      else axpy<f32>(acc, vr, pr, dim);
     }
     memory.copy(oo, acc, dimB);
   }
 }
 
-/** out[0..32) = Σ_{s in [lo, hi)} p[s] · v[s][0..32) in key order, sums kept in eight registers. */
-function weighted32(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: usize): void {
+/** out[0..32) = Σ_{s in [lo, hi)} p[s] · v[s][0..32) (v of T) in key order, sums kept in eight registers. */
+function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: usize): void {
+  const e: usize = 4 * sizeof<T>(); // bytes per four values
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
   let vr = v0 + <usize>lo * row;
   for (let s = lo; s < hi; s++) {
     const w = f32x4.splat(load<f32>(p + (<usize>s << 2)));
-    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vr)));
-    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vr, 16)));
-    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vr, 32)));
-    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vr, 48)));
-    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(vr, 64)));
-    a5 = f32x4.add(a5, f32x4.mul(w, v128.load(vr, 80)));
-    a6 = f32x4.add(a6, f32x4.mul(w, v128.load(vr, 96)));
-    a7 = f32x4.add(a7, f32x4.mul(w, v128.load(vr, 112)));
-    vr += row;
-  }
-  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
-  v128.store(out, a4, 64); v128.store(out, a5, 80); v128.store(out, a6, 96); v128.store(out, a7, 112);
-}
-
-/** weighted32 with v stored as bf16 bits (widened as axpyBf16 widens them). */
-function weighted32Bf16(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: usize): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-  let vr = v0 + <usize>lo * row;
-  for (let s = lo; s < hi; s++) {
-    const w = f32x4.splat(load<f32>(p + (<usize>s << 2)));
-    a0 = f32x4.add(a0, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr), 16)));
-    a1 = f32x4.add(a1, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 8), 16)));
-    a2 = f32x4.add(a2, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 16), 16)));
-    a3 = f32x4.add(a3, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 24), 16)));
-    a4 = f32x4.add(a4, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 32), 16)));
-    a5 = f32x4.add(a5, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 40), 16)));
-    a6 = f32x4.add(a6, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 48), 16)));
-    a7 = f32x4.add(a7, f32x4.mul(w, i32x4.shl(v128.load16x4_u(vr, 56), 16)));
+    a0 = f32x4.add(a0, f32x4.mul(w, lanes4<T>(vr)));
+    a1 = f32x4.add(a1, f32x4.mul(w, lanes4<T>(vr + e)));
+    a2 = f32x4.add(a2, f32x4.mul(w, lanes4<T>(vr + 2 * e)));
+    a3 = f32x4.add(a3, f32x4.mul(w, lanes4<T>(vr + 3 * e)));
+    a4 = f32x4.add(a4, f32x4.mul(w, lanes4<T>(vr + 4 * e)));
+    a5 = f32x4.add(a5, f32x4.mul(w, lanes4<T>(vr + 5 * e)));
+    a6 = f32x4.add(a6, f32x4.mul(w, lanes4<T>(vr + 6 * e)));
+    a7 = f32x4.add(a7, f32x4.mul(w, lanes4<T>(vr + 7 * e)));
     vr += row;
   }
   v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
@@ -259,7 +231,7 @@ export function attention_backward(q: usize, k: usize, v: usize, probs: usize, g
           }
           const pr = load<f32>(pp);
           if (pr != 0) {
-            const d = dot(gOut + qo, v + kvB + <usize>s * kvRow, dim);
+            const d = dot<f32>(gOut + qo, v + kvB + <usize>s * kvRow, dim);
             store<f32>(dP + (<usize>s << 2), d);
             pdp += pr * d;
           }
@@ -270,9 +242,9 @@ export function attention_backward(q: usize, k: usize, v: usize, probs: usize, g
           const pr = load<f32>(po + (<usize>s << 2));
           if (pr == 0) continue;
           const ds = pr * (load<f32>(dP + (<usize>s << 2)) - pdp) * scale;
-          axpy(gq + qo, k + kvB + <usize>s * kvRow, ds, dim);
-          axpy(gk + gB + <usize>s * kvRow, q + qo, ds, dim);
-          axpy(gv + gB + <usize>s * kvRow, gOut + qo, pr, dim);
+          axpy<f32>(gq + qo, k + kvB + <usize>s * kvRow, ds, dim);
+          axpy<f32>(gk + gB + <usize>s * kvRow, q + qo, ds, dim);
+          axpy<f32>(gv + gB + <usize>s * kvRow, gOut + qo, pr, dim);
         }
       }
     }

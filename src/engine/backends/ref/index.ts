@@ -13,7 +13,7 @@ import { gemm } from './matmul.js';
 import { broadcast, copyAxis, gather, permute, reduce, reduceMaxBackward, scatterAdd } from './movement.js';
 import { groupnorm, groupnormBackward, layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
 
-export { dropoutUniform } from './loss.js';
+export { dropoutKey, dropoutUniform } from './loss.js';
 
 /** The reference kernel table; typed as `Kernels`, so a missing kernel is a compile error. */
 export const refKernels: Kernels = {

@@ -14,12 +14,17 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/** The dropout hash key of a seed: fmix32(seed as uint32). The wasm kernel takes it precomputed. */
+export function dropoutKey(seed: number): number {
+  return fmix32(seed >>> 0);
+}
+
 /**
- * The dropout uniform of element i under seed: key = fmix32(seed as uint32);
+ * The dropout uniform of element i under seed: key = dropoutKey(seed);
  * h = fmix32((i · 0x9E3779B1 mod 2³²) XOR key); u = (h >>> 8) / 2²⁴ ∈ [0, 1), exactly representable in f32.
  */
 export function dropoutUniform(seed: number, i: number): number {
-  const key = fmix32(seed >>> 0);
+  const key = dropoutKey(seed);
   return (fmix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0) >>> 8) * (1 / 16777216);
 }
 
@@ -30,7 +35,7 @@ export function dropout(x: F32, out: F32, p: number, seed: number): void {
     out.fill(0, 0, n);
     return;
   }
-  const key = fmix32(seed >>> 0);
+  const key = dropoutKey(seed);
   const scale = 1 / (1 - p);
   for (let i = 0; i < n; i++) {
     const u = (fmix32((Math.imul(i, 0x9e3779b1) ^ key) >>> 0) >>> 8) * (1 / 16777216);

@@ -20,6 +20,7 @@ import {
 } from './abi.js';
 import type { SharedHeap } from './memory.js';
 import type { ThreadPool } from './pool.js';
+import { dropoutKey } from '../ref/loss.js';
 
 /** What native kernels need: the pool that runs exports, the heap that owns arrays, the fallback. */
 export interface NativeContext {
@@ -128,22 +129,12 @@ export function affine(ctx: NativeContext, x: F32, out: F32, mul: number, add: n
   ctx.pool.run('affine', 'affine', [x.byteOffset, out.byteOffset, mul, add], n, 16, n >= PAR_ELEMS, DYNAMIC_STREAM);
 }
 
-/** The ref kernel's hash key (murmur3 fmix32 of the seed). */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 export function dropout(ctx: NativeContext, x: F32, out: F32, p: number, seed: number): void {
   if (!inHeap(ctx.heap, x, out) || p >= 1 || p <= 0) return ctx.ref.dropout(x, out, p, seed);
   const n = x.length;
   // u = (h >>> 8) / 2^24 >= p  <=>  (h >>> 8) >= ceil(p · 2^24): the same decisions as the ref kernel.
   const threshold = Math.ceil(p * 16777216);
-  ctx.pool.run('dropout', 'dropout', [x.byteOffset, out.byteOffset, 1 / (1 - p), threshold, fmix32(seed >>> 0)], n, 16, n >= PAR_ELEMS, DYNAMIC_STREAM);
+  ctx.pool.run('dropout', 'dropout', [x.byteOffset, out.byteOffset, 1 / (1 - p), threshold, dropoutKey(seed)], n, 16, n >= PAR_ELEMS, DYNAMIC_STREAM);
 }
 
 export function fill(ctx: NativeContext, out: AnyArray, value: number): void {
