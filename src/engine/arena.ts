@@ -1,10 +1,11 @@
-// Arenas: bump allocators over chunks of backend memory. The engine keeps one arena per lifetime
-// (parameters, gradients, optimizer state, long-lived state such as KV caches, per-step scratch).
+// Arenas: bump allocators over chunks of one Memory (the backend's, or a second one). The engine
+// keeps one arena per lifetime // (parameters, gradients, optimizer state, long-lived state such as KV caches, per-step scratch).
 // Scratch is released to a mark at the end of each scope; the others live until disposed.
 // No free of individual tensors: see docs/memory.md for the ownership rule.
 
-import type { Backend, MemoryRegion } from './backend.js';
-import { DTYPES, type AnyArray, type DType } from './dtype.js';
+import type { Backend } from './backend.js';
+import { TYPE_TRAITS, bytesFor, type AnyArray, type DType } from './dtype.js';
+import type { Memory, MemoryRegion } from './memory.js';
 
 const ALIGN = 64;
 const MIN_CHUNK = 16 << 20;
@@ -29,18 +30,21 @@ export class Arena {
 
   constructor(
     readonly name: string,
-    private readonly backend: Backend,
+    readonly memory: Memory,
+    /** The backend's storage override (the float64 test oracle), when the memory is the backend's. */
+    private readonly storage: Backend['storage'] = undefined,
     private readonly minChunk = MIN_CHUNK,
   ) {}
 
   /**
-   * A typed array of n elements in backend memory. Contents are zero when `zero` is true (default),
-   * otherwise unspecified (the caller's kernel must overwrite every element).
+   * A typed-array view of n elements' storage in this arena's memory (blocked types: n a multiple of
+   * the block size, viewed as bytes). Contents are zero when `zero` is true (default), otherwise
+   * unspecified (the caller's kernel must overwrite every element).
    */
   alloc(dtype: DType, n: number, zero = true): AnyArray {
-    const storage = this.backend.storage;
-    const elBytes = storage ? storage.bytes(dtype) : DTYPES[dtype].bytes;
-    const bytes = Math.max(ALIGN, Math.ceil((n * elBytes) / ALIGN) * ALIGN);
+    const storage = this.storage;
+    const size = storage ? storage.bytes(dtype) * n : bytesFor(dtype, n);
+    const bytes = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
     let c = this.current >= 0 ? this.chunks[this.current] : undefined;
     if (!c || c.used + bytes > c.region.byteLength) {
       c = this.nextChunk(bytes);
@@ -49,7 +53,7 @@ export class Arena {
     c.used += bytes;
     this.live += bytes;
     if (this.live > this.peak) this.peak = this.live;
-    const arr = storage ? storage.make(dtype, c.region.buffer, off, n) : DTYPES[dtype].make(c.region.buffer, off, n);
+    const arr = storage ? storage.make(dtype, c.region.buffer, off, n) : TYPE_TRAITS[dtype].view(c.region.buffer, off, n);
     if (zero) arr.fill(0);
     return arr;
   }
@@ -69,7 +73,7 @@ export class Arena {
       }
     }
     const size = Math.max(this.minChunk, bytes);
-    const region = this.backend.reserve(size, false); // alloc() zeroes what it hands out when asked
+    const region = this.memory.reserve(size, false); // alloc() zeroes what it hands out when asked
     const chunk: Chunk = { region, used: 0 };
     this.chunks.splice(this.current + 1, 0, chunk);
     this.current++;
@@ -99,9 +103,9 @@ export class Arena {
     this.release({ chunk: -1, used: 0 });
   }
 
-  /** Returns all chunks to the backend. */
+  /** Returns all chunks to the memory. */
   dispose(): void {
-    for (const c of this.chunks) this.backend.unreserve(c.region);
+    for (const c of this.chunks) this.memory.unreserve(c.region);
     this.chunks.length = 0;
     this.current = -1;
     this.live = 0;

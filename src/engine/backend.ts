@@ -1,16 +1,13 @@
 // The Backend interface: a kernel table plus the memory those kernels can address. Backends are
 // plain values created by a factory and passed to an Engine explicitly (there is no registry).
 // `ref` allocates ordinary ArrayBuffers; `wasm` hands out regions of one shared WebAssembly.Memory.
+// A kernel given an operand outside `memory` that it cannot address throws KernelMemoryError.
 
 import type { AnyArray, DType } from './dtype.js';
 import type { KernelName, Kernels } from './kernels.js';
+import type { Memory, MemoryRegion } from './memory.js';
 
-/** A byte range of backend memory; typed-array views are made over `buffer` at `byteOffset`. */
-export interface MemoryRegion {
-  readonly buffer: ArrayBufferLike;
-  readonly byteOffset: number;
-  readonly byteLength: number;
-}
+export type { MemoryRegion } from './memory.js';
 
 export interface Backend {
   readonly name: string;
@@ -21,9 +18,11 @@ export interface Backend {
   readonly native: ReadonlySet<KernelName>;
   /** Human-readable facts for benchmarks and `inspect` (e.g. "relaxed-simd, 2 threads"). */
   readonly description: string;
+  /** The memory the kernels address; reserve/unreserve/reservedBytes below are its methods. */
+  readonly memory: Memory;
   /**
    * Reserves a region of at least `bytes` bytes, 64-byte aligned: zero-filled, or with unspecified
-   * contents when `zero` is false (for callers that overwrite all of it). Arenas call this.
+   * contents when `zero` is false (for callers that overwrite all of it). Same as memory.reserve.
    */
   reserve(bytes: number, zero?: boolean): MemoryRegion;
   /** Returns a region obtained from reserve(). */

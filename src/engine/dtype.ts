@@ -1,17 +1,109 @@
-// The dtype table: every storage type the engine knows, with its byte size and typed-array class,
-// plus exact bf16/f16 <-> f32 conversions. Compute is always f32; bf16/f16 are storage formats
-// (weights) that kernels widen in registers or that are converted on load. No math beyond conversion.
+// The type-traits table (ggml style): every storage type the engine knows, with its block size,
+// bytes per block, typed-array view, a reference dequantize/quantize pair, and the kernels whose
+// contract takes it as a storage operand. Scalar types (f32, bf16, f16, i32) are blocks of one;
+// q8_0 and q4_0 are GGUF-layout blocks of 32 (quant.ts). Compute is always f32: other float types
+// are storage that kernels widen in registers or that ops convert. Conversions are in half.ts.
 
-export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
+import type { KernelName } from './kernels.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
+import { Q4_0_BYTES, Q8_0_BYTES, QK, dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from './quant.js';
+import { ShapeError, fmtShape } from '../util/errors.js';
+
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
+
+/** Types stored one element per typed-array slot. */
+export type ScalarDType = 'f32' | 'bf16' | 'f16' | 'i32';
+/** Types stored as blocks of several elements (viewed as bytes). */
+export type BlockDType = 'q8_0' | 'q4_0';
+export type DType = ScalarDType | BlockDType;
 
 export type TypedArrayFor<D extends DType> = D extends 'f32'
   ? Float32Array
   : D extends 'i32'
     ? Int32Array
-    : Uint16Array;
+    : D extends BlockDType
+      ? Uint8Array
+      : Uint16Array;
 
-export type AnyArray = Float32Array | Uint16Array | Int32Array;
+export type AnyArray = Float32Array | Uint16Array | Int32Array | Uint8Array;
 
+export interface TypeTraits {
+  readonly name: DType;
+  /** float: f32 and half storage; int: i32 indices; quant: blocked integers with scales. */
+  readonly kind: 'float' | 'int' | 'quant';
+  /** Elements per block (1 for scalar types). A tensor's last dimension is a multiple of it. */
+  readonly blockSize: number;
+  /** Bytes per block. */
+  readonly blockBytes: number;
+  /** A typed-array view of n elements' storage (scalar: n slots; blocked: the bytes of n/blockSize blocks). */
+  view(buffer: ArrayBufferLike, byteOffset: number, n: number): AnyArray;
+  /** Reference dequantize: n elements of storage `src` -> f32 (exact for scalar float types). */
+  toF32(src: AnyArray, out: Float32Array, n: number): void;
+  /** Reference quantize: n f32 values -> storage `out` (round to nearest even for half types). */
+  fromF32(src: ArrayLike<number>, out: AnyArray, n: number): void;
+  /** Kernels whose contract takes this type as a storage operand ('all': every kernel, f32 only). */
+  readonly kernels: 'all' | readonly KernelName[];
+}
+
+/** Kernels every scalar type passes through unchanged (fills, copies, casts). */
+const MOVES: readonly KernelName[] = ['cast', 'fill', 'broadcast', 'permute', 'copyAxis'];
+
+function scalar(
+  name: ScalarDType,
+  bytes: number,
+  make: (b: ArrayBufferLike, o: number, n: number) => AnyArray,
+  toF32: (v: number) => number,
+  fromF32: (v: number) => number,
+  kernels: TypeTraits['kernels'],
+  kind: 'float' | 'int' = 'float',
+): TypeTraits {
+  return {
+    name,
+    kind,
+    blockSize: 1,
+    blockBytes: bytes,
+    view: make,
+    toF32: (src, out, n) => {
+      for (let i = 0; i < n; i++) out[i] = toF32(src[i]);
+    },
+    fromF32: (src, out, n) => {
+      for (let i = 0; i < n; i++) out[i] = fromF32(src[i]);
+    },
+    kernels,
+  };
+}
+
+function blocked(
+  name: BlockDType,
+  blockBytes: number,
+  dequantize: (src: Uint8Array, out: Float32Array, n: number) => void,
+  quantize: (src: ArrayLike<number>, out: Uint8Array, n: number) => void,
+): TypeTraits {
+  return {
+    name,
+    kind: 'quant',
+    blockSize: QK,
+    blockBytes,
+    view: (b, o, n) => new Uint8Array(b, o, (n / QK) * blockBytes),
+    toF32: (src, out, n) => dequantize(src as Uint8Array, out, n),
+    fromF32: (src, out, n) => quantize(src, out as Uint8Array, n),
+    // Only conversion so far; a kernel that learns to read the blocks (gemm, gather) joins the list.
+    kernels: ['cast'],
+  };
+}
+
+const identity = (v: number): number => v;
+
+export const TYPE_TRAITS: { readonly [D in DType]: TypeTraits } = {
+  f32: scalar('f32', 4, (b, o, n) => new Float32Array(b, o, n), identity, Math.fround, 'all'),
+  bf16: scalar('bf16', 2, (b, o, n) => new Uint16Array(b, o, n), bf16ToF32, f32ToBf16, ['gemm', 'gather', 'attention', ...MOVES]),
+  f16: scalar('f16', 2, (b, o, n) => new Uint16Array(b, o, n), f16ToF32, f32ToF16, ['gemm', 'gather', ...MOVES]),
+  i32: scalar('i32', 4, (b, o, n) => new Int32Array(b, o, n), identity, (v) => Math.trunc(v) | 0, ['gather', 'scatterAdd', 'crossEntropy', 'crossEntropyBackward', 'rope', 'attention', ...MOVES], 'int'),
+  q8_0: blocked('q8_0', Q8_0_BYTES, dequantizeQ8_0, quantizeQ8_0),
+  q4_0: blocked('q4_0', Q4_0_BYTES, dequantizeQ4_0, quantizeQ4_0),
+};
+
+/** Element bytes and views of the scalar types (what safetensors and the kernels deal in). */
 export interface DTypeInfo {
   readonly bytes: number;
   /** Floating-point storage that ops may read as numbers (f32 compute after widening). */
@@ -19,79 +111,44 @@ export interface DTypeInfo {
   readonly make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => AnyArray;
 }
 
-export const DTYPES: { readonly [D in DType]: DTypeInfo } = {
-  f32: { bytes: 4, float: true, make: (b, o, n) => new Float32Array(b, o, n) },
-  bf16: { bytes: 2, float: true, make: (b, o, n) => new Uint16Array(b, o, n) },
-  f16: { bytes: 2, float: true, make: (b, o, n) => new Uint16Array(b, o, n) },
-  i32: { bytes: 4, float: false, make: (b, o, n) => new Int32Array(b, o, n) },
+export const DTYPES: { readonly [D in ScalarDType]: DTypeInfo } = {
+  f32: { bytes: 4, float: true, make: TYPE_TRAITS.f32.view },
+  bf16: { bytes: 2, float: true, make: TYPE_TRAITS.bf16.view },
+  f16: { bytes: 2, float: true, make: TYPE_TRAITS.f16.view },
+  i32: { bytes: 4, float: false, make: TYPE_TRAITS.i32.view },
 };
 
 export function isDType(s: string): s is DType {
-  return s === 'f32' || s === 'bf16' || s === 'f16' || s === 'i32';
+  return Object.prototype.hasOwnProperty.call(TYPE_TRAITS, s);
 }
 
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-/** bf16 bits -> f32 value (exact). */
-export function bf16ToF32(h: number): number {
-  u32buf[0] = (h & 0xffff) << 16;
-  return f32buf[0];
+export function isScalarDType(d: DType): d is ScalarDType {
+  return TYPE_TRAITS[d].blockSize === 1;
 }
 
-/** f32 value -> bf16 bits, round to nearest even (NaN stays NaN), as PyTorch does. */
-export function f32ToBf16(x: number): number {
-  f32buf[0] = x;
-  const u = u32buf[0];
-  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x40) & 0xffff;
-  const rounded = u + 0x7fff + ((u >>> 16) & 1);
-  return (rounded >>> 16) & 0xffff;
+/** Bytes that n elements of a type occupy (n a multiple of the block size). */
+export function bytesFor(dtype: DType, n: number): number {
+  const t = TYPE_TRAITS[dtype];
+  return (n / t.blockSize) * t.blockBytes;
 }
 
-/** IEEE half bits -> f32 value (exact, subnormals included). */
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** f32 value -> IEEE half bits, round to nearest even, overflow to infinity. */
-export function f32ToF16(x: number): number {
-  f32buf[0] = x;
-  const u = u32buf[0];
-  const sign = (u >>> 16) & 0x8000;
-  const exp = (u >>> 23) & 0xff;
-  let mant = u & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && r & 1)) r++;
-    return sign | r;
+/** Throws unless `shape` can be stored as `dtype` (blocked types: last dimension a multiple of the block). */
+export function checkBlockShape(op: string, dtype: DType, shape: readonly number[]): void {
+  const bs = TYPE_TRAITS[dtype].blockSize;
+  if (bs === 1) return;
+  const last = shape.length ? shape[shape.length - 1] : 1;
+  if (last % bs !== 0) {
+    throw new ShapeError(`${op}: a ${dtype} tensor stores blocks of ${bs} along its last dimension; shape ${fmtShape(shape)} does not divide`);
   }
-  let r = mant >>> 13;
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) {
-    r++;
-    if (r === 0x400) {
-      r = 0;
-      e++;
-      if (e >= 31) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | r;
 }
 
-/** Reads element i of a float-storage array as an f32 number. */
+/** Whether the contract of `kernel` takes `dtype` as a storage operand. */
+export function kernelTakes(kernel: KernelName, dtype: DType): boolean {
+  const k = TYPE_TRAITS[dtype].kernels;
+  return k === 'all' || k.includes(kernel);
+}
+
+/** Reads element i of a scalar float-storage array as an f32 number. */
 export function readFloat(a: AnyArray, dtype: DType, i: number): number {
   if (dtype === 'bf16') return bf16ToF32(a[i]);
   if (dtype === 'f16') return f16ToF32(a[i]);

@@ -1,10 +1,11 @@
-// The Tensor record: shape, dtype, a contiguous typed-array view of backend memory, the scope that
-// owns that memory, and the autograd links (the node that produced it, the gradient of a leaf).
-// Tensors are always contiguous and row-major; views with strides do not exist (permute copies).
-// No math lives here: ops are free functions in engine/ops.
+// The Tensor record: shape, dtype, its storage handle (which memory, byte offset, byte length) with a
+// typed-array view of those bytes, the scope that owns the memory, and the autograd links (the node
+// that produced it, the gradient of a leaf). Tensors are always contiguous and row-major; views with
+// strides do not exist (permute copies). No math lives here: ops are free functions in engine/ops.
 
 import { ChameleonError, fmtShape } from '../util/errors.js';
-import { bf16ToF32, f16ToF32, type AnyArray, type DType } from './dtype.js';
+import { TYPE_TRAITS, type AnyArray, type DType } from './dtype.js';
+import type { Memory, Storage } from './memory.js';
 import type { Engine } from './engine.js';
 import type { Node } from './autograd/primitives.js';
 
@@ -17,21 +18,31 @@ export class Tensor {
   /** Optional name (parameters carry their checkpoint key). */
   name = '';
 
+  /** Number of elements (for blocked types, not the length of `data`, which counts bytes). */
+  readonly size: number;
+
   constructor(
     readonly engine: Engine,
     readonly shape: readonly number[],
     readonly dtype: DType,
+    /** View of the storage: one slot per element for scalar types, the block bytes for blocked ones. */
     readonly data: AnyArray,
     /** Id of the engine scope that owns the memory; 0 = never released by a scope. */
     readonly scope: number,
+    /** The memory that holds `data`. */
+    readonly memory: Memory,
   ) {
-    if (data.length !== numel(shape)) {
-      throw new ChameleonError(`Tensor: data length ${data.length} does not match shape ${fmtShape(shape)}`);
+    this.size = numel(shape);
+    const t = TYPE_TRAITS[dtype];
+    const expect = t.blockSize === 1 ? this.size : (this.size / t.blockSize) * t.blockBytes;
+    if (data.length !== expect) {
+      throw new ChameleonError(`Tensor: ${dtype} data length ${data.length} does not match shape ${fmtShape(shape)} (expected ${expect})`);
     }
   }
 
-  get size(): number {
-    return this.data.length;
+  /** The storage handle: which memory, and where in it, this tensor's bytes are. */
+  get storage(): Storage {
+    return { memory: this.memory, byteOffset: this.data.byteOffset, byteLength: this.data.byteLength };
   }
 
   get rank(): number {
@@ -50,19 +61,17 @@ export class Tensor {
     return this.data as Int32Array;
   }
 
-  /** A copy of the values as plain numbers (bf16/f16 widened). */
+  /** A copy of the values as plain numbers (bf16/f16 widened, blocked types dequantized). */
   toArray(): number[] {
-    const out = new Array<number>(this.size);
-    const d = this.data;
-    if (this.dtype === 'bf16') for (let i = 0; i < d.length; i++) out[i] = bf16ToF32(d[i]);
-    else if (this.dtype === 'f16') for (let i = 0; i < d.length; i++) out[i] = f16ToF32(d[i]);
-    else for (let i = 0; i < d.length; i++) out[i] = d[i];
-    return out;
+    if (this.dtype === 'f32' || this.dtype === 'i32') return Array.from(this.data);
+    return Array.from(this.toFloat32());
   }
 
-  /** A copy of the values as f32 (widening bf16/f16, converting i32). */
+  /** A copy of the values as f32 (widening bf16/f16, dequantizing blocked types, converting i32). */
   toFloat32(): Float32Array {
-    return Float32Array.from(this.toArray());
+    const out = new Float32Array(this.size);
+    TYPE_TRAITS[this.dtype].toF32(this.data, out, this.size);
+    return out;
   }
 
   /** The single value of a one-element tensor. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ChameleonError, FormatError, fmtShape } from '../util/errors.js';
-import { DTYPES, type DType, type AnyArray } from '../engine/dtype.js';
+import { DTYPES, type ScalarDType, type AnyArray } from '../engine/dtype.js';
 import {
   type StDType,
   type StHeader,
@@ -193,7 +193,7 @@ export class SafetensorsArchive {
   }
 
   /** The tensor in its own engine dtype (F32/BF16/F16/I32); other dtypes are a FormatError naming it. */
-  readTensor(name: string): { dtype: DType; shape: number[]; data: AnyArray } {
+  readTensor(name: string): { dtype: ScalarDType; shape: number[]; data: AnyArray } {
     const e = this.get(name);
     const dtype = engineDType(e.dtype, name, e.file);
     const buf = new ArrayBuffer(e.byteLength);

@@ -4,7 +4,7 @@
 // Leaves out: big-endian hosts for typed-array input (rejected), and any tensor math.
 
 import { FormatError, ChameleonError, fmtShape } from '../util/errors.js';
-import { type DType, bf16ToF32, f16ToF32 } from '../engine/dtype.js';
+import { type ScalarDType, bf16ToF32, f16ToF32 } from '../engine/dtype.js';
 
 /** Every dtype string the safetensors format defines (the names are the on-disk spelling). */
 export type StDType =
@@ -28,7 +28,7 @@ export interface StDTypeInfo {
   /** Bytes per element. */
   readonly bytes: number;
   /** The engine dtype these bytes can be used as directly, or null when the engine has none. */
-  readonly engine: DType | null;
+  readonly engine: ScalarDType | null;
 }
 
 export const ST_DTYPES: { readonly [K in StDType]: StDTypeInfo } = {
@@ -49,7 +49,7 @@ export const ST_DTYPES: { readonly [K in StDType]: StDTypeInfo } = {
   U64: { bytes: 8, engine: null },
 };
 
-const ENGINE_TO_ST: { readonly [D in DType]: StDType } = { f32: 'F32', bf16: 'BF16', f16: 'F16', i32: 'I32' };
+const ENGINE_TO_ST: { readonly [D in ScalarDType]: StDType } = { f32: 'F32', bf16: 'BF16', f16: 'F16', i32: 'I32' };
 
 /** Safetensors refuses headers above 100 MB; so do we (a corrupt length must not allocate gigabytes). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -59,20 +59,20 @@ export function isStDType(s: string): s is StDType {
 }
 
 /** Engine dtype -> safetensors dtype name. */
-export function stDTypeOf(d: DType): StDType {
+export function stDTypeOf(d: ScalarDType): StDType {
   return ENGINE_TO_ST[d];
 }
 
 /** Accepts either an engine dtype ('f32') or a safetensors name ('F32', case-insensitive). */
 export function toStDType(d: string): StDType {
-  if (d in ENGINE_TO_ST) return ENGINE_TO_ST[d as DType];
+  if (d in ENGINE_TO_ST) return ENGINE_TO_ST[d as ScalarDType];
   const up = d.toUpperCase();
   if (isStDType(up)) return up;
   throw new ChameleonError(`unknown dtype "${d}" (expected one of f32, bf16, f16, i32 or ${Object.keys(ST_DTYPES).join(', ')})`);
 }
 
 /** The engine dtype for a tensor's stored dtype; a clear error naming tensor and dtype when there is none. */
-export function engineDType(dtype: StDType, tensor: string, file: string): DType {
+export function engineDType(dtype: StDType, tensor: string, file: string): ScalarDType {
   const e = ST_DTYPES[dtype].engine;
   if (e === null) {
     throw new FormatError(
@@ -247,7 +247,7 @@ export interface StTensorSpec {
 /** A tensor to write: dtype as engine ('f32') or safetensors ('F32') name; data raw LE bytes or a typed array. */
 export interface TensorToWrite {
   readonly name: string;
-  readonly dtype: DType | StDType;
+  readonly dtype: ScalarDType | StDType;
   readonly shape: readonly number[];
   readonly data: Uint8Array | ArrayBufferView;
 }

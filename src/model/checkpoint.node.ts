@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { ChameleonError, FormatError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
+import { isScalarDType, type DType, type ScalarDType } from '../engine/dtype.js';
 import { openSafetensors, saveSharded, type SafetensorsArchive } from '../io/safetensors.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { ParamStore } from '../nn/params.js';
@@ -54,12 +55,18 @@ export interface SaveModelOptions {
   extraTensors?: TensorToWrite[];
 }
 
+/** Safetensors holds scalar types only: a blocked (quantized) parameter is refused by name. */
+function scalarOrRefuse(name: string, dtype: DType): ScalarDType {
+  if (!isScalarDType(dtype)) throw new ChameleonError(`saveChameleon: ${name} is stored as ${dtype}, which a Hugging Face safetensors file cannot hold; dequantize it first`);
+  return dtype;
+}
+
 /** Writes config.json and the weights (f32 as stored, or the stored half dtype) into dir. */
 export function saveChameleon(model: ChameleonModel, dir: string, opts: SaveModelOptions = {}): void {
   mkdirSync(dir, { recursive: true });
   const tensors: TensorToWrite[] = model.params.list().map((t) => ({
     name: t.name,
-    dtype: t.dtype,
+    dtype: scalarOrRefuse(t.name, t.dtype),
     shape: [...t.shape],
     data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice(),
   }));

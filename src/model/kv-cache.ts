@@ -5,7 +5,7 @@
 // Paging and eviction are left out.
 
 import { ChameleonError, ShapeError } from '../util/errors.js';
-import { DTYPES } from '../engine/dtype.js';
+import { bytesFor } from '../engine/dtype.js';
 import { Arena } from '../engine/arena.js';
 import type { Engine } from '../engine/engine.js';
 import { Tensor } from '../engine/tensor.js';
@@ -35,11 +35,11 @@ export class KVCache {
     if (dtype !== 'f32' && dtype !== 'bf16') throw new ShapeError(`KVCache: dtype must be f32 or bf16, got ${String(dtype)}`);
     const shape = [batch, maxLen, cfg.numKeyValueHeads, cfg.headDim]; // [B, Smax, Hk, D]
     const per = shape.reduce((a, b) => a * b, 1);
-    const bytes = per * DTYPES[dtype].bytes * 2 * cfg.numHiddenLayers;
-    this.arena = new Arena('kv-cache', engine.backend, Math.max(1 << 20, bytes + 64 * cfg.numHiddenLayers + 4096));
+    const bytes = bytesFor(dtype, per) * 2 * cfg.numHiddenLayers;
+    this.arena = new Arena('kv-cache', engine.memory, engine.backend.storage, Math.max(1 << 20, bytes + 64 * cfg.numHiddenLayers + 4096));
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
-      this.k.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0));
-      this.v.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0));
+      this.k.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0, this.arena.memory));
+      this.v.push(new Tensor(engine, shape, dtype, this.arena.alloc(dtype, per, true), 0, this.arena.memory));
     }
   }
 

@@ -5,7 +5,7 @@
 import { createRefBackend } from '../../src/engine/backends/ref/index.js';
 import { createWasmBackend } from '../../src/engine/backends/wasm/backend.node.js';
 import type { Backend } from '../../src/engine/backend.js';
-import { DTYPES, type AnyArray, type DType } from '../../src/engine/dtype.js';
+import { TYPE_TRAITS, bytesFor, type AnyArray, type DType } from '../../src/engine/dtype.js';
 
 export function createRef64Backend(): Backend {
   const ref = createRefBackend();
@@ -15,13 +15,14 @@ export function createRef64Backend(): Backend {
     threads: 1,
     native: ref.native,
     description: 'ref kernels over float64 storage (test oracle)',
+    memory: ref.memory,
     reserve: (b) => ref.reserve(b),
     unreserve: (r) => ref.unreserve(r),
     reservedBytes: () => ref.reservedBytes(),
     storage: {
-      bytes: (d: DType) => (d === 'f32' ? 8 : DTYPES[d].bytes),
+      bytes: (d: DType) => (d === 'f32' ? 8 : bytesFor(d, 1)),
       make: (d: DType, buf: ArrayBufferLike, off: number, n: number): AnyArray =>
-        d === 'f32' ? (new Float64Array(buf, off, n) as unknown as Float32Array) : DTYPES[d].make(buf, off, n),
+        d === 'f32' ? (new Float64Array(buf, off, n) as unknown as Float32Array) : TYPE_TRAITS[d].view(buf, off, n),
     },
     dispose: () => ref.dispose(),
   };

@@ -3,7 +3,8 @@
 // No computation happens here.
 
 import { ShapeError, fmtShape } from '../../util/errors.js';
-import type { DType } from '../dtype.js';
+import { TYPE_TRAITS, kernelTakes, type DType } from '../dtype.js';
+import type { KernelName } from '../kernels.js';
 import type { Engine } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 
@@ -18,6 +19,23 @@ export function expectDtype(op: string, t: Tensor, ...dtypes: DType[]): void {
   if (!dtypes.includes(t.dtype)) {
     throw new ShapeError(`${op}: expected ${dtypes.join(' or ')}, got ${t.dtype} tensor ${fmtShape(t.shape)}`);
   }
+}
+
+/**
+ * Checks that a float storage operand (a weight or table) has a type the kernel's contract takes,
+ * from the type-traits table; a blocked type no kernel reads yet is refused with what to do.
+ */
+export function expectStorage(op: string, kernel: KernelName, t: Tensor, what: string): void {
+  if (TYPE_TRAITS[t.dtype].kind !== 'int' && kernelTakes(kernel, t.dtype)) return;
+  const takes = (Object.keys(TYPE_TRAITS) as DType[]).filter((d) => TYPE_TRAITS[d].kind !== 'int' && kernelTakes(kernel, d));
+  const hint = TYPE_TRAITS[t.dtype].kind === 'quant' ? `; dequantize it first (ops.cast(t, 'f32'))` : '';
+  throw new ShapeError(`${op}: the ${kernel} kernel does not take a ${t.dtype} ${what} ${fmtShape(t.shape)} (it takes ${takes.join(', ')})${hint}`);
+}
+
+/** Checks that the kernel's contract takes the tensor's storage type at all (movement ops on blocked types). */
+export function expectKernelType(op: string, kernel: KernelName, t: Tensor): void {
+  if (kernelTakes(kernel, t.dtype)) return;
+  throw new ShapeError(`${op}: the ${kernel} kernel does not take ${t.dtype} tensors (${fmtShape(t.shape)}); convert with ops.cast first`);
 }
 
 export function expectRank(op: string, t: Tensor, rank: number, what = 'input'): void {

@@ -3,7 +3,7 @@
 // records one primitive. Gradients are in autograd/grad_rules.ts.
 
 import { ShapeError, fmtShape } from '../../util/errors.js';
-import type { DType } from '../dtype.js';
+import { TYPE_TRAITS, checkBlockShape, type DType } from '../dtype.js';
 import type { BinaryOp, UnaryOp } from '../kernels.js';
 import { record } from '../autograd/primitives.js';
 import type { Tensor } from '../tensor.js';
@@ -66,9 +66,10 @@ export const addScalar = (x: Tensor, s: number): Tensor => affine(x, 1, s);
 export function cast(x: Tensor, dtype: DType): Tensor {
   const e = engineOf('cast', x);
   if (x.dtype === dtype) return x;
+  checkBlockShape('cast', dtype, x.shape);
   const out = e.empty(x.shape, dtype, { zero: false });
   e.k.cast(x.data, x.dtype, out.data, dtype);
-  if (dtype === 'i32' || x.dtype === 'i32') {
+  if (TYPE_TRAITS[dtype].kind !== 'float' || TYPE_TRAITS[x.dtype].kind !== 'float') {
     if (x.requiresGrad && e.gradEnabled) throw new ShapeError(`cast: cannot differentiate ${x.dtype} -> ${dtype} ${fmtShape(x.shape)}`);
     return out;
   }

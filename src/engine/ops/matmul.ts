@@ -5,7 +5,7 @@
 import { ShapeError, fmtShape } from '../../util/errors.js';
 import { record } from '../autograd/primitives.js';
 import type { Tensor } from '../tensor.js';
-import { engineOf, expectDtype } from './check.js';
+import { engineOf, expectDtype, expectStorage } from './check.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -18,7 +18,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   expectDtype('matmul', a, 'f32');
-  expectDtype('matmul', b, 'f32', 'bf16', 'f16');
+  expectStorage('matmul', 'gemm', b, 'operand');
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   }

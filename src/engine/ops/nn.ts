@@ -8,7 +8,7 @@ import { record, willRecord } from '../autograd/primitives.js';
 import type { Tensor } from '../tensor.js';
 import type { Engine } from '../engine.js';
 import { numel, sameShape } from '../tensor.js';
-import { checkIndices, engineOf, expectDtype, expectRank } from './check.js';
+import { checkIndices, engineOf, expectDtype, expectRank, expectStorage } from './check.js';
 
 /** A scratch copy of an index array in engine memory (kernels of the wasm backend read only that). */
 export function inEngine<T extends Int32Array | null>(e: Engine, a: T): T {
@@ -20,7 +20,7 @@ export function inEngine<T extends Int32Array | null>(e: Engine, a: T): T {
 export function embedding(table: Tensor, ids: Tensor): Tensor {
   const e = engineOf('embedding', table, ids);
   expectRank('embedding', table, 2, 'table');
-  expectDtype('embedding', table, 'f32', 'bf16', 'f16');
+  expectStorage('embedding', 'gather', table, 'table');
   expectDtype('embedding', ids, 'i32');
   const [v, d] = table.shape;
   checkIndices('embedding', ids.i32(), v, 'token id');

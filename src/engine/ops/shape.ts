@@ -5,7 +5,8 @@
 import { ChameleonError, ShapeError, fmtShape } from '../../util/errors.js';
 import { record } from '../autograd/primitives.js';
 import { Tensor, numel, sameShape } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, engineOf, expectDtype, normAxis } from './check.js';
+import { TYPE_TRAITS, bytesFor, checkBlockShape } from '../dtype.js';
+import { broadcastShapes, broadcastStrides, engineOf, expectDtype, expectKernelType, normAxis } from './check.js';
 import { scale as affineScale } from './elementwise.js';
 
 /** Same data, new shape (one dimension may be -1). Zero-copy. */
@@ -21,13 +22,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (s.some((d) => !Number.isInteger(d) || d < 0) || numel(s) !== x.size) {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
   }
-  const out = new Tensor(x.engine, s, x.dtype, x.data, x.scope);
+  checkBlockShape('reshape', x.dtype, s);
+  const out = new Tensor(x.engine, s, x.dtype, x.data, x.scope, x.memory);
   return record('reshape', [x], out, { shape: s }, null);
 }
 
 /** out.shape[i] = x.shape[perm[i]] (a copy). */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const e = engineOf('permute', x);
+  expectKernelType('permute', 'permute', x);
   const r = x.rank;
   const seen = new Set(perm);
   if (perm.length !== r || seen.size !== r || perm.some((p) => !Number.isInteger(p) || p < 0 || p >= r)) {
@@ -54,6 +57,7 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
 /** Elements [start, end) along an axis (a copy). */
 export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
   const e = engineOf('slice', x);
+  expectKernelType('slice', 'copyAxis', x);
   const ax = normAxis('slice', axis, x.rank);
   const len = x.shape[ax];
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > len || start > end) {
@@ -79,9 +83,11 @@ export function narrow(x: Tensor, start: number, end: number): Tensor {
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > len || start > end) {
     throw new ShapeError(`narrow: rows [${start}, ${end}) out of bounds for ${fmtShape(x.shape)}`);
   }
+  // Storage slots per row: elements for scalar types, block bytes for blocked ones.
   const inner = numel(x.shape.slice(1));
+  const row = TYPE_TRAITS[x.dtype].blockSize === 1 ? inner : bytesFor(x.dtype, inner);
   const shape = [end - start, ...x.shape.slice(1)];
-  const out = new Tensor(x.engine, shape, x.dtype, x.data.subarray(start * inner, end * inner), x.scope);
+  const out = new Tensor(x.engine, shape, x.dtype, x.data.subarray(start * row, end * row), x.scope, x.memory);
   return record('slice', [x], out, { axis: 0, start, end }, null);
 }
 
@@ -89,6 +95,7 @@ export function narrow(x: Tensor, start: number, end: number): Tensor {
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (xs.length === 0) throw new ShapeError('concat: needs at least one tensor');
   const e = engineOf('concat', ...xs);
+  for (const t of xs) expectKernelType('concat', 'copyAxis', t);
   const first = xs[0];
   const ax = normAxis('concat', axis, first.rank);
   let total = 0;
@@ -116,6 +123,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
 /** Writes src into dst[..., start:start+n, ...] along an axis, in place (KV caches). Not differentiable. */
 export function assignSlice(dst: Tensor, src: Tensor, axis: number, start: number): void {
   const e = engineOf('assignSlice', dst, src);
+  expectKernelType('assignSlice', 'copyAxis', dst);
   const ax = normAxis('assignSlice', axis, dst.rank);
   const n = src.shape[ax];
   const ok = src.rank === dst.rank && src.dtype === dst.dtype && src.shape.every((d, i) => i === ax || d === dst.shape[i]);
@@ -131,6 +139,7 @@ export function assignSlice(dst: Tensor, src: Tensor, axis: number, start: numbe
 /** Broadcast copy to a larger shape (numpy rules). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const e = engineOf('broadcastTo', x);
+  expectKernelType('broadcastTo', 'broadcast', x);
   const target = broadcastShapes('broadcastTo', x.shape, shape);
   if (!sameShape(target, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   if (sameShape(x.shape, shape)) return x;
@@ -164,7 +173,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdims = fal
     cur = copy.f32();
   }
   const outShape = keepdims ? shape : shape.filter((_, i) => !norm.includes(i));
-  const out = new Tensor(e, outShape, 'f32', cur, e.currentScope);
+  const out = new Tensor(e, outShape, 'f32', cur, e.currentScope, x.memory);
   return record('sum', [x], out, { axes: norm, keepdims }, null);
 }
 

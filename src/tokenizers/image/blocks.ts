@@ -174,7 +174,7 @@ export class Stages {
       if (!sameShape(r.shape, shape)) throw new ChameleonError(`Stages: stage produced ${fmtShape(r.shape)}, planned ${fmtShape(shape)}`);
       dst.set(r.f32());
     });
-    return new Tensor(this.e, [...shape], 'f32', dst, this.scope);
+    return new Tensor(this.e, [...shape], 'f32', dst, this.scope, this.e.memory);
   }
 }
 

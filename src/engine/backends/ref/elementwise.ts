@@ -3,7 +3,7 @@
 // two tensor inputs and fused math (swiglu lives in loss.ts), reductions (movement.ts).
 
 import type { AnyArray, DType } from '../../dtype.js';
-import { f32ToBf16, f32ToF16 } from '../../dtype.js';
+import { TYPE_TRAITS, f32ToBf16, f32ToF16, isScalarDType } from '../../dtype.js';
 import type { BinaryOp, F32, UnaryOp } from '../../kernels.js';
 import { coalesce, numel, widenRun } from './util.js';
 
@@ -212,12 +212,37 @@ function castFromF32(x: F32, out: AnyArray, outDtype: DType): void {
   }
 }
 
+/** Casts where either side is a blocked type: the type traits' reference dequantize/quantize, through f32. */
+function castBlocked(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void {
+  if (xDtype === outDtype) {
+    (out as Uint8Array).set(x as Uint8Array);
+    return;
+  }
+  const xt = TYPE_TRAITS[xDtype];
+  const n = xt.blockSize === 1 ? x.length : (x.length / xt.blockBytes) * xt.blockSize;
+  let wide: ArrayLike<number>;
+  if (xDtype === 'f32') wide = x;
+  else {
+    const w = new Float32Array(n);
+    xt.toF32(x, w, n);
+    wide = w;
+  }
+  if (outDtype === 'f32') (out as F32).set(wide);
+  else if (isScalarDType(outDtype)) cast(wide as F32, 'f32', out, outDtype);
+  else TYPE_TRAITS[outDtype].fromF32(wide, out, n);
+}
+
 /**
- * Converts x (xDtype) into out (outDtype): f32 -> bf16/f16 round to nearest even, bf16/f16 -> f32
+ * Converts x (xDtype) into out (outDtype): blocked types go through f32 with the type traits'
+ * reference quantize/dequantize; f32 -> bf16/f16 round to nearest even, bf16/f16 -> f32
  * exact, f32 -> i32 truncates toward zero (saturating, NaN -> 0), i32 -> f32 rounds to nearest.
  * Other pairs go through f32; equal dtypes copy.
  */
 export function cast(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void {
+  if (!isScalarDType(xDtype) || !isScalarDType(outDtype)) {
+    castBlocked(x, xDtype, out, outDtype);
+    return;
+  }
   const n = x.length;
   if (xDtype === outDtype) {
     (out as Float32Array).set(x as Float32Array);

@@ -3,7 +3,8 @@
 // This file only assembles the kernel table and the memory bookkeeping; the math is in the siblings.
 // The kernels only index their arrays, so they also run over Float64Array storage (the float64 oracle).
 
-import type { Backend, MemoryRegion } from '../../backend.js';
+import type { Backend } from '../../backend.js';
+import { HostMemory, type MemoryRegion } from '../../memory.js';
 import type { KernelName, Kernels } from '../../kernels.js';
 import { attention, attentionBackward, rope, softmax, softmaxBackward } from './attention.js';
 import { conv2d, conv2dBackward, upsampleNearest, upsampleNearestBackward } from './conv.js';
@@ -57,26 +58,23 @@ export const refKernels: Kernels = {
 
 /** A ref backend: one thread, every kernel native, each reserve() a fresh zero-filled ArrayBuffer. */
 export function createRefBackend(): Backend {
-  let reserved = 0;
-  const live = new WeakSet<MemoryRegion>();
+  const memory = new HostMemory('ref');
   return {
     name: 'ref',
     kernels: refKernels,
     threads: 1,
     native: new Set(Object.keys(refKernels) as KernelName[]),
     description: 'plain TypeScript reference kernels, 1 thread',
+    memory,
     reserve(bytes: number): MemoryRegion {
-      const region: MemoryRegion = { buffer: new ArrayBuffer(bytes), byteOffset: 0, byteLength: bytes };
-      live.add(region);
-      reserved += bytes;
-      return region;
+      return memory.reserve(bytes);
     },
     unreserve(region: MemoryRegion): void {
       // Unknown or already returned regions are ignored, so a double unreserve cannot skew the count.
-      if (live.delete(region)) reserved -= region.byteLength;
+      memory.unreserve(region);
     },
     reservedBytes(): number {
-      return reserved;
+      return memory.reservedBytes();
     },
     async dispose(): Promise<void> {},
   };

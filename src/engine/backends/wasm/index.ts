@@ -78,6 +78,7 @@ export async function createWasmBackendCore(opts: WasmBackendCoreOptions): Promi
     native,
     simd: opts.simd,
     description: `wasm ${opts.simd === 'relaxed' ? 'relaxed-simd' : 'simd128'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+    memory: heap,
     reserve(bytes: number, zero = true): MemoryRegion {
       return heap.reserve(bytes, zero);
     },

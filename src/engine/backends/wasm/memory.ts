@@ -1,9 +1,9 @@
 // The backend's one shared WebAssembly.Memory and its allocator: reserve() hands out 64-byte-aligned,
 // zero-filled (or, on request, uninitialised) regions (first fit over a free list that coalesces neighbours, else bump the top and
-// grow the memory), unreserve() returns them. Also answers "is this typed array inside me?", which
-// decides between a native kernel and the ref fallback. Memory never shrinks; 4 GiB is the wasm32 cap.
+// grow the memory), unreserve() returns them. Also answers "is this typed array inside me?": native
+// kernels refuse operands outside it by name. Memory never shrinks; 4 GiB is the wasm32 cap.
 
-import type { MemoryRegion } from '../../backend.js';
+import { labelBuffer, type Memory, type MemoryRegion } from '../../memory.js';
 import { ChameleonError } from '../../../util/errors.js';
 
 const PAGE = 65536;
@@ -15,7 +15,8 @@ interface Block {
   size: number;
 }
 
-export class SharedHeap {
+export class SharedHeap implements Memory {
+  readonly name = 'wasm';
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
   private top: number;
@@ -34,12 +35,16 @@ export class SharedHeap {
     this.top = this.base;
     this.clean = this.base;
     this.buffers.add(this.memory.buffer);
+    labelBuffer(this.memory.buffer, this.name);
   }
 
   /** The current SharedArrayBuffer of the memory (a new object after every grow). */
   get buffer(): ArrayBufferLike {
     const b = this.memory.buffer;
-    this.buffers.add(b);
+    if (!this.buffers.has(b)) {
+      this.buffers.add(b);
+      labelBuffer(b, this.name);
+    }
     return b;
   }
 
@@ -120,6 +125,7 @@ export class SharedHeap {
     }
     this.memory.grow(pages);
     this.buffers.add(this.memory.buffer);
+    labelBuffer(this.memory.buffer, this.name);
   }
 }
 

@@ -2,7 +2,7 @@
 // native vs ref fallback (every array must live in the backend's memory), the gemm/matvec choice and
 // split axis, operand-mode detection for binary, and dtype routing for cast. Math is in kernels/.
 
-import type { AnyArray, DType } from '../../dtype.js';
+import { isScalarDType, type AnyArray, type DType } from '../../dtype.js';
 import type { AdamWParams, BinaryOp, F32, GemmParams, Kernels, UnaryOp } from '../../kernels.js';
 import {
   BINARY_CODE,
@@ -144,6 +144,8 @@ export function fill(ctx: NativeContext, out: AnyArray, value: number): void {
 }
 
 export function cast(ctx: NativeContext, x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void {
+  // Blocked types convert through the type traits' reference quantize/dequantize (no wasm kernel yet).
+  if (!isScalarDType(xDtype) || !isScalarDType(outDtype)) return ctx.ref.cast(x, xDtype, out, outDtype);
   if (!inHeap(ctx.heap, x, out)) return ctx.ref.cast(x, xDtype, out, outDtype);
   const n = x.length;
   const par = n >= PAR_ELEMS;

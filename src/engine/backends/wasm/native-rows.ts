@@ -92,7 +92,7 @@ function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: numbe
 }
 
 function gather(ctx: NativeContext, table: AnyArray, tableDtype: DType, ids: I32, out: F32, dim: number): void {
-  if (tableDtype === 'i32' || !inHeap(ctx.heap, table, ids, out)) return ctx.ref.gather(table, tableDtype, ids, out, dim);
+  if ((tableDtype !== 'f32' && tableDtype !== 'bf16' && tableDtype !== 'f16') || !inHeap(ctx.heap, table, ids, out)) return ctx.ref.gather(table, tableDtype, ids, out, dim);
   const n = ids.length;
   ctx.pool.run('gather', 'gather', [table.byteOffset, DTYPE_CODE[tableDtype], ids.byteOffset, out.byteOffset, dim], n, 1, par(n, dim));
 }
