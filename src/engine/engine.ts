@@ -248,12 +248,16 @@ export class Engine {
   }
 
   /** Bytes per arena (live, peak, reserved) and the memory totals, for inspection and benchmarks. */
-  memoryStats(): { arenas: ReturnType<Arena['stats']>[]; reservedBytes: number; memories: { name: string; reservedBytes: number }[] } {
+  memoryStats(): { arenas: ReturnType<Arena['stats']>[]; reservedBytes: number; memories: { name: string; reservedBytes: number; liveBytes: number }[] } {
     const all = [...this.memories.values()];
     return {
       arenas: Object.values(this.arenas).map((a) => a.stats()),
       reservedBytes: this.backend.reservedBytes(),
-      memories: all.map((m) => ({ name: m.memory.name, reservedBytes: m.memory.reservedBytes() })),
+      memories: all.map((m) => ({
+        name: m.memory.name,
+        reservedBytes: m.memory.reservedBytes(),
+        liveBytes: Object.values(m.arenas).reduce((s, a) => s + a.stats().liveBytes, 0),
+      })),
     };
   }
 
