@@ -1,6 +1,7 @@
 // Tests for src/io/safetensors.ts and safetensors.node.ts: round trips (single file, HF-sharded with
 // index), positioned reads into offset views, bf16/f16 widening, every malformed-header case, truncated
-// files, index/shard disagreement, atomic writes, and the real HF fixture's tensor list.
+// files, data and headers ending exactly at the file end vs one byte past, index/shard disagreement,
+// atomic writes, and the real HF fixture's tensor list.
 // Leaves out: real multi-GiB reads (a sparse file covers positions past 4 GiB; chunking uses tiny chunks).
 
 import { test, describe } from 'node:test';
@@ -396,5 +397,46 @@ describe('checkTensors and the HF fixture', () => {
     );
     assert.throws(() => checkTensors(expected, found, { ignoreUnexpected: true }), (e: Error) => !/unexpected/.test(e.message));
     checkTensors(new Map([['b', [4]]]), found, { allowUnexpected: ['a', 'e', /^[xy]$/] });
+  });
+});
+
+describe('safetensors boundaries: data ending exactly at the file end', () => {
+  // 8 data bytes: a tensor may end at byte 8 of the data section, never at byte 9.
+  const u8At = (begin: number, end: number) => ({ t: { dtype: 'U8', shape: [end - begin], data_offsets: [begin, end] } });
+  const f32At = (begin: number) => ({ w: { dtype: 'F32', shape: [2], data_offsets: [begin, begin + 8] } });
+
+  test('in memory: an offset ending exactly at the end parses, one byte past is refused', () => {
+    assert.equal(parseSafetensors(rawFile(u8At(5, 8), 8), 'mem').byName.get('t')!.end, 8);
+    assert.equal(parseSafetensors(rawFile(f32At(0), 8), 'mem').byName.get('w')!.byteLength, 8);
+    assert.equal(parseSafetensors(rawFile(u8At(8, 8), 8), 'mem').byName.get('t')!.byteLength, 0);
+    throwsFormat(() => parseSafetensors(rawFile(u8At(6, 9), 8), 'mem.safetensors'), /mem\.safetensors/, /"t"/, /\[6, 9\]/, /past the end/, /8 bytes/);
+    throwsFormat(() => parseSafetensors(rawFile(f32At(1), 8), 'mem.safetensors'), /"w"/, /\[1, 9\]/, /past the end/);
+    throwsFormat(() => parseSafetensors(rawFile(u8At(9, 9), 8), 'mem.safetensors'), /"t"/, /past the end/);
+  });
+
+  test('in memory: a header ending exactly at the file end parses, one byte longer is refused', () => {
+    const exact = rawFile({ __metadata__: { a: 'b' } }, 0);
+    assert.deepEqual(parseSafetensors(exact, 'mem').metadata, { a: 'b' });
+    const long = exact.slice();
+    new DataView(long.buffer).setBigUint64(0, BigInt(exact.length - 8 + 1), true);
+    throwsFormat(() => parseSafetensors(long, 'mem.safetensors'), /header length \d+ is larger than the file allows/);
+  });
+
+  test('on disk: the last tensor ending at the last byte loads; the file one byte shorter is refused at open', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'edge.safetensors');
+    const tail = Float32Array.of(1.5, -2.25);
+    writeSafetensors(file, [
+      { name: 'a', dtype: 'f32', shape: [3], data: Float32Array.of(7, 8, 9) },
+      { name: 'tail', dtype: 'f32', shape: [2], data: tail },
+    ]);
+    const bytes = fs.readFileSync(file);
+    const st = openSafetensors(file);
+    const e = st.get('tail');
+    assert.equal(e.offset + e.byteLength, bytes.length, 'the tensor ends exactly at the file end');
+    assert.deepEqual(st.readTensorF32('tail'), tail);
+    st.close();
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+    throwsFormat(() => openSafetensors(file), /edge\.safetensors/, /tensor "tail"/, /\[12, 20\]/, /past the end of the data section \(19 bytes/);
   });
 });
