@@ -9,17 +9,19 @@ import { Conv2d, type GroupNorm } from '../../nn/modules.js';
 import { AttnBlock, ResnetBlock, Stages, upsample, normSwish, runLevelBlocks, runMid, vqNorm, type VqForwardOptions } from './blocks.js';
 import { latentGrid, type VqganConfig } from './config.js';
 
+/** One resolution level, `decoder.up.{i}` (fields named like the checkpoint keys). */
 interface UpLevel {
-  blocks: ResnetBlock[];
-  attns: AttnBlock[];
-  up: Conv2d | null;
+  block: ResnetBlock[];
+  attn: AttnBlock[];
+  /** `upsample.conv`, absent at level 0. */
+  upsample: { conv: Conv2d } | null;
 }
 
 export class VqDecoder {
   readonly conv_in: Conv2d;
   readonly mid: { block_1: ResnetBlock; attn_1: AttnBlock; block_2: ResnetBlock };
-  /** Indexed by resolution level, like the checkpoint (levels[0] is the full-resolution one). */
-  readonly levels: UpLevel[];
+  /** Indexed by resolution level, like the checkpoint (up[0] is the full-resolution one). */
+  readonly up: UpLevel[];
   readonly norm_out: GroupNorm;
   readonly conv_out: Conv2d;
   /** Largest stage output per image (elements), for the inference buffers. */
@@ -42,22 +44,22 @@ export class VqDecoder {
       attn_1: new AttnBlock(mid.pp('attn_1'), blockIn),
       block_2: new ResnetBlock(mid.pp('block_2'), blockIn, blockIn, cfg.dropout, id++),
     };
-    this.levels = new Array<UpLevel>(n);
+    this.up = new Array<UpLevel>(n);
     for (let i = n - 1; i >= 0; i--) {
       const blockOut = ch * mult[i];
       const up = p.pp('up').pp(i);
-      const level: UpLevel = { blocks: [], attns: [], up: null };
+      const level: UpLevel = { block: [], attn: [], upsample: null };
       maxStage = Math.max(maxStage, blockOut * res * res, i !== 0 ? blockOut * 4 * res * res : 0);
       for (let j = 0; j <= cfg.numResBlocks; j++) {
-        level.blocks.push(new ResnetBlock(up.pp('block').pp(j), blockIn, blockOut, cfg.dropout, id++));
+        level.block.push(new ResnetBlock(up.pp('block').pp(j), blockIn, blockOut, cfg.dropout, id++));
         blockIn = blockOut;
-        if (cfg.attnResolutions.includes(res)) level.attns.push(new AttnBlock(up.pp('attn').pp(j), blockIn));
+        if (cfg.attnResolutions.includes(res)) level.attn.push(new AttnBlock(up.pp('attn').pp(j), blockIn));
       }
       if (i !== 0) {
-        level.up = new Conv2d(up.pp('upsample').pp('conv'), blockIn, blockIn, 3);
+        level.upsample = { conv: new Conv2d(up.pp('upsample').pp('conv'), blockIn, blockIn, 3) };
         res *= 2;
       }
-      this.levels[i] = level;
+      this.up[i] = level;
     }
     this.norm_out = vqNorm(p.pp('norm_out'), blockIn);
     this.conv_out = new Conv2d(p.pp('conv_out'), blockIn, cfg.outChannels, 3);
@@ -76,14 +78,14 @@ export class VqDecoder {
     cap?.('conv_in', h);
     h = runMid(st, this.mid.block_1, this.mid.attn_1, this.mid.block_2, h, opts); // [B, C, g, g]
     cap?.('mid', h);
-    for (let i = this.levels.length - 1; i >= 0; i--) {
-      const level = this.levels[i];
+    for (let i = this.up.length - 1; i >= 0; i--) {
+      const level = this.up[i];
       const c = cfg.baseChannels * cfg.channelMultiplier[i];
-      h = runLevelBlocks(st, level.blocks, level.attns, h, [b, c, res, res], opts); // [B, c, r, r]
+      h = runLevelBlocks(st, level.block, level.attn, h, [b, c, res, res], opts); // [B, c, r, r]
       cap?.(`up.${i}.block_out`, h);
-      if (level.up) {
+      if (level.upsample) {
         const inp = h;
-        const up = level.up;
+        const up = level.upsample.conv;
         res *= 2;
         h = st.run([b, c, res, res], () => upsample(inp, up)); // [B, c, 2r, 2r]
         cap?.(`up.${i}.upsample`, h);

@@ -9,15 +9,17 @@ import { Conv2d, type GroupNorm } from '../../nn/modules.js';
 import { AttnBlock, ResnetBlock, Stages, downsampleConv, normSwish, runLevelBlocks, runMid, vqNorm, type VqForwardOptions } from './blocks.js';
 import type { VqganConfig } from './config.js';
 
+/** One resolution level, `encoder.down.{i}` (fields named like the checkpoint keys). */
 interface DownLevel {
-  blocks: ResnetBlock[];
-  attns: AttnBlock[];
-  down: Conv2d | null;
+  block: ResnetBlock[];
+  attn: AttnBlock[];
+  /** `downsample.conv`, absent at the last level. */
+  downsample: { conv: Conv2d } | null;
 }
 
 export class VqEncoder {
   readonly conv_in: Conv2d;
-  readonly levels: DownLevel[] = [];
+  readonly down: DownLevel[] = [];
   readonly mid: { block_1: ResnetBlock; attn_1: AttnBlock; block_2: ResnetBlock };
   readonly norm_out: GroupNorm;
   readonly conv_out: Conv2d;
@@ -38,17 +40,17 @@ export class VqEncoder {
       const blockOut = ch * mult[i];
       maxStage = Math.max(maxStage, blockOut * res * res);
       const down = p.pp('down').pp(i);
-      const level: DownLevel = { blocks: [], attns: [], down: null };
+      const level: DownLevel = { block: [], attn: [], downsample: null };
       for (let j = 0; j < cfg.numResBlocks; j++) {
-        level.blocks.push(new ResnetBlock(down.pp('block').pp(j), blockIn, blockOut, cfg.dropout, id++));
+        level.block.push(new ResnetBlock(down.pp('block').pp(j), blockIn, blockOut, cfg.dropout, id++));
         blockIn = blockOut;
-        if (cfg.attnResolutions.includes(res)) level.attns.push(new AttnBlock(down.pp('attn').pp(j), blockIn));
+        if (cfg.attnResolutions.includes(res)) level.attn.push(new AttnBlock(down.pp('attn').pp(j), blockIn));
       }
       if (i !== mult.length - 1) {
-        level.down = downsampleConv(down.pp('downsample').pp('conv'), blockIn);
+        level.downsample = { conv: downsampleConv(down.pp('downsample').pp('conv'), blockIn) };
         res /= 2;
       }
-      this.levels.push(level);
+      this.down.push(level);
     }
     const mid = p.pp('mid');
     this.mid = {
@@ -71,13 +73,13 @@ export class VqEncoder {
     let res = cfg.resolution;
     let h = st.run([b, cfg.baseChannels, res, res], () => this.conv_in.forward(x)); // [B, ch, R, R]
     cap?.('conv_in', h);
-    this.levels.forEach((level, i) => {
+    this.down.forEach((level, i) => {
       const c = cfg.baseChannels * cfg.channelMultiplier[i];
-      h = runLevelBlocks(st, level.blocks, level.attns, h, [b, c, res, res], opts); // [B, c, r, r]
+      h = runLevelBlocks(st, level.block, level.attn, h, [b, c, res, res], opts); // [B, c, r, r]
       cap?.(`down.${i}.block_out`, h);
-      if (level.down) {
+      if (level.downsample) {
         const inp = h;
-        const dp = level.down;
+        const dp = level.downsample.conv;
         res /= 2;
         h = st.run([b, c, res, res], () => dp.forward(inp)); // [B, c, r/2, r/2]
         cap?.(`down.${i}.downsample`, h);
