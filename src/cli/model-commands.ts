@@ -18,7 +18,8 @@ export async function parityCommand(dir: string, opts: EngineOptions & { json?: 
   const expected = JSON.parse(readFileSync(expPath, 'utf8')) as Record<string, unknown>;
   const { engine, close } = await openEngine(opts);
   try {
-    const model = loadChameleon(engine, dir);
+    // f32 weights: the reference logits were computed with widened weights, and the bf16 kernels sum in another order.
+    const model = loadChameleon(engine, dir, { weights: 'f32' });
     const hooks = await vqParityHooks(engine, dir);
     const checks = runParity(model, expected, hooks ?? undefined);
     if (opts.json) {

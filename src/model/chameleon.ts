@@ -1,7 +1,9 @@
 // The Chameleon decoder (spec §1): token embedding, N decoder layers (LLaMA pre-norm or the 34B
 // "swin" norm re-ordering), per-head QK LayerNorm before rotate-half RoPE, GQA causal attention,
-// SwiGLU MLP, final RMSNorm and an untied LM head. Parameters are named exactly like Hugging Face
-// checkpoint keys. KV caches are in kv-cache.ts; losses and sampling live in train/ and generate/.
+// SwiGLU MLP, final RMSNorm and an untied LM head, built from nn/modules.ts layers whose field paths
+// are the Hugging Face checkpoint keys (`model.layers.0.self_attn.q_proj.weight` is
+// `layers[0].self_attn.q_proj.weight`). KV caches are in kv-cache.ts; losses and sampling live in
+// train/ and generate/.
 //
 // Legend: B batch, T new tokens, S visible key positions, H query heads, Hk KV heads, D head dim,
 // C hidden size, F FFN size, V vocabulary size.
@@ -11,7 +13,8 @@ import type { Engine } from '../engine/engine.js';
 import type { DType } from '../engine/dtype.js';
 import { ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
-import { ParamStore } from '../nn/params.js';
+import { ParamStore, type ParamPath } from '../nn/params.js';
+import { Embedding, LayerNorm, Linear, RMSNorm } from '../nn/modules.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import type { ChameleonConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -65,37 +68,6 @@ export interface ForwardResult {
 
 const NEG_MAX = -3.4028234663852886e38;
 
-/**
- * Declares every language-model parameter of a config, with HF names and init rules. `matrices`
- * sets the storage of the 2-D weights (bf16/f16: inference only); norms are always f32.
- */
-export function declareChameleonParams(store: ParamStore, cfg: ChameleonConfig, matrices: DType = 'f32'): void {
-  const std = cfg.initializerRange;
-  const C = cfg.hiddenSize;
-  const D = cfg.headDim;
-  const normal = { kind: 'normal' as const, std };
-  const mat = (name: string, shape: number[]): void => void store.declare(name, shape, normal, matrices);
-  mat('model.embed_tokens.weight', [cfg.vocabSize, C]);
-  for (let i = 0; i < cfg.numHiddenLayers; i++) {
-    const p = `model.layers.${i}`;
-    mat(`${p}.self_attn.q_proj.weight`, [cfg.numAttentionHeads * D, C]);
-    mat(`${p}.self_attn.k_proj.weight`, [cfg.numKeyValueHeads * D, C]);
-    mat(`${p}.self_attn.v_proj.weight`, [cfg.numKeyValueHeads * D, C]);
-    mat(`${p}.self_attn.o_proj.weight`, [C, cfg.numAttentionHeads * D]);
-    store.declare(`${p}.self_attn.q_norm.weight`, [cfg.numAttentionHeads, D], { kind: 'ones' });
-    store.declare(`${p}.self_attn.q_norm.bias`, [cfg.numAttentionHeads, D], { kind: 'zeros' });
-    store.declare(`${p}.self_attn.k_norm.weight`, [cfg.numKeyValueHeads, D], { kind: 'ones' });
-    store.declare(`${p}.self_attn.k_norm.bias`, [cfg.numKeyValueHeads, D], { kind: 'zeros' });
-    mat(`${p}.mlp.gate_proj.weight`, [cfg.intermediateSize, C]);
-    mat(`${p}.mlp.up_proj.weight`, [cfg.intermediateSize, C]);
-    mat(`${p}.mlp.down_proj.weight`, [C, cfg.intermediateSize]);
-    store.declare(`${p}.input_layernorm.weight`, [C], { kind: 'ones' });
-    store.declare(`${p}.post_attention_layernorm.weight`, [C], { kind: 'ones' });
-  }
-  store.declare('model.norm.weight', [C], { kind: 'ones' });
-  mat('lm_head.weight', [cfg.vocabSize, C]);
-}
-
 /** Vocabulary ids of image tokens (index = code); [] without a vocabulary map. */
 export function imageTokenIds(cfg: ChameleonConfig): Int32Array {
   if (!cfg.vocabularyMap) return new Int32Array(0);
@@ -103,14 +75,150 @@ export function imageTokenIds(cfg: ChameleonConfig): Int32Array {
   return Int32Array.from({ length: v.codebookSize }, (_, c) => v.codeToId(c));
 }
 
+/** Self-attention with per-head QK LayerNorm (HF `ChameleonAttention`). */
+export class ChameleonAttention {
+  readonly q_proj: Linear; // [H·D, C]
+  readonly k_proj: Linear; // [Hk·D, C]
+  readonly v_proj: Linear; // [Hk·D, C]
+  readonly o_proj: Linear; // [C, H·D]
+  readonly q_norm: LayerNorm; // affine [H, D]
+  readonly k_norm: LayerNorm; // affine [Hk, D]
+
+  constructor(
+    p: ParamPath,
+    private readonly cfg: ChameleonConfig,
+    /** Layer index (its KV-cache slot). */
+    readonly index: number,
+  ) {
+    const { hiddenSize: C, numAttentionHeads: H, numKeyValueHeads: Hk, headDim: D } = cfg;
+    const init = { kind: 'normal' as const, std: cfg.initializerRange };
+    const qkEps = 1e-5; // HF hard-codes the QK LayerNorm eps (torch default)
+    this.q_proj = new Linear(p.pp('q_proj'), C, H * D, { init });
+    this.k_proj = new Linear(p.pp('k_proj'), C, Hk * D, { init });
+    this.v_proj = new Linear(p.pp('v_proj'), C, Hk * D, { init });
+    this.o_proj = new Linear(p.pp('o_proj'), H * D, C, { init });
+    this.q_norm = new LayerNorm(p.pp('q_norm'), [H, D], qkEps);
+    this.k_norm = new LayerNorm(p.pp('k_norm'), [Hk, D], qkEps);
+  }
+
+  forward(a: Tensor, positions: Int32Array, opts: ForwardOptions, trace: Partial<LayerTrace> | null): Tensor {
+    const cfg = this.cfg;
+    const [B, T] = a.shape;
+    const H = cfg.numAttentionHeads;
+    const Hk = cfg.numKeyValueHeads;
+    const D = cfg.headDim;
+    let q = ops.reshape(this.q_proj.forward(a), [B, T, H, D]); // [B, T, H, D]
+    let k = ops.reshape(this.k_proj.forward(a), [B, T, Hk, D]); // [B, T, Hk, D]
+    const v = ops.reshape(this.v_proj.forward(a), [B, T, Hk, D]); // [B, T, Hk, D]
+    q = this.q_norm.forward(q); // [B, T, H, D]
+    k = this.k_norm.forward(k); // [B, T, Hk, D]
+    if (trace) Object.assign(trace, { q_norm: q, k_norm: k });
+    q = ops.rope(q, positions, cfg.ropeTheta); // [B, T, H, D]
+    k = ops.rope(k, positions, cfg.ropeTheta); // [B, T, Hk, D]
+    let out: Tensor;
+    const cache = opts.cache;
+    if (cache) {
+      const { k: kc, v: vc } = cache.append(this.index, k, v); // [B, Smax, Hk, D]
+      out = ops.attention(q, kc, vc, { kvLen: cache.length + T, qOffset: cache.length, keyStart: opts.keyStart, segIds: opts.segIds }); // [B, T, H, D]
+    } else {
+      out = ops.attention(q, k, v, { keyStart: opts.keyStart, segIds: opts.segIds }); // [B, T, H, D]
+    }
+    return this.o_proj.forward(ops.reshape(out, [B, T, H * D])); // [B, T, C]
+  }
+}
+
+/** SwiGLU MLP: down(silu(gate(x)) · up(x)) (HF `ChameleonMLP`). */
+export class ChameleonMLP {
+  readonly gate_proj: Linear; // [F, C]
+  readonly up_proj: Linear; // [F, C]
+  readonly down_proj: Linear; // [C, F]
+
+  constructor(p: ParamPath, cfg: ChameleonConfig) {
+    const { hiddenSize: C, intermediateSize: F } = cfg;
+    const init = { kind: 'normal' as const, std: cfg.initializerRange };
+    this.gate_proj = new Linear(p.pp('gate_proj'), C, F, { init });
+    this.up_proj = new Linear(p.pp('up_proj'), C, F, { init });
+    this.down_proj = new Linear(p.pp('down_proj'), F, C, { init });
+  }
+
+  forward(x: Tensor): Tensor {
+    const g = this.gate_proj.forward(x); // [B, T, F]
+    const u = this.up_proj.forward(x); // [B, T, F]
+    return this.down_proj.forward(ops.swiglu(g, u)); // [B, T, C]
+  }
+}
+
+/** One decoder layer (HF `ChameleonDecoderLayer`, or `ChameleonSwinDecoderLayer` with swinNorm). */
+export class ChameleonDecoderLayer {
+  readonly self_attn: ChameleonAttention;
+  readonly mlp: ChameleonMLP;
+  readonly input_layernorm: RMSNorm; // [C]
+  readonly post_attention_layernorm: RMSNorm; // [C]
+
+  constructor(
+    p: ParamPath,
+    private readonly cfg: ChameleonConfig,
+    readonly index: number,
+  ) {
+    this.self_attn = new ChameleonAttention(p.pp('self_attn'), cfg, index);
+    this.mlp = new ChameleonMLP(p.pp('mlp'), cfg);
+    this.input_layernorm = new RMSNorm(p.pp('input_layernorm'), cfg.hiddenSize, cfg.rmsNormEps);
+    this.post_attention_layernorm = new RMSNorm(p.pp('post_attention_layernorm'), cfg.hiddenSize, cfg.rmsNormEps);
+  }
+
+  forward(x: Tensor, positions: Int32Array, opts: ForwardOptions, trace: Partial<LayerTrace> | null): Tensor {
+    const l = this.index;
+    const drop = (t: Tensor, k: number): Tensor => (opts.dropout ? ops.dropout(t, opts.dropout.p, opts.dropout.seed + l * 2 + k) : t);
+    if (!this.cfg.swinNorm) {
+      // LLaMA pre-norm: h = x + Attn(norm(x)); out = h + MLP(norm(h)).
+      const a = this.input_layernorm.forward(x); // [B, T, C]
+      const attn = this.self_attn.forward(a, positions, opts, trace); // [B, T, C]
+      const h = ops.add(x, drop(attn, 0)); // [B, T, C]
+      const m = this.post_attention_layernorm.forward(h); // [B, T, C]
+      const mlp = this.mlp.forward(m); // [B, T, C]
+      const out = ops.add(h, drop(mlp, 1)); // [B, T, C]
+      if (trace) Object.assign(trace, { input_layernorm: a, attn_out: attn, post_attention_layernorm: m, mlp_out: mlp, layer_out: out });
+      return out;
+    }
+    // Swin norm re-ordering: h = x + norm(Attn(x)); out = h + norm(MLP(h)).
+    const attn = this.self_attn.forward(x, positions, opts, trace); // [B, T, C]
+    const an = this.input_layernorm.forward(attn); // [B, T, C]
+    const h = ops.add(x, drop(an, 0)); // [B, T, C]
+    const mlp = this.mlp.forward(h); // [B, T, C]
+    const mn = this.post_attention_layernorm.forward(mlp); // [B, T, C]
+    const out = ops.add(h, drop(mn, 1)); // [B, T, C]
+    if (trace) Object.assign(trace, { input_layernorm: an, attn_out: attn, post_attention_layernorm: mn, mlp_out: mlp, layer_out: out });
+    return out;
+  }
+}
+
+/**
+ * The language model (HF `ChameleonForConditionalGeneration` without the VQ model): the fields of
+ * HF's inner `model` (embed_tokens, layers, norm) and lm_head sit side by side here.
+ */
 export class ChameleonModel {
   readonly imageIds: Int32Array;
+  readonly embed_tokens: Embedding; // [V, C]
+  readonly layers: readonly ChameleonDecoderLayer[];
+  readonly norm: RMSNorm; // [C]
+  readonly lm_head: Linear; // [V, C]
 
+  /**
+   * Declares every parameter in `params` under its HF name, in checkpoint order (zeros until the
+   * store is loaded or initialised). Matrices get the store's MatrixStorage dtype; norms are f32.
+   */
   constructor(
     readonly engine: Engine,
     readonly config: ChameleonConfig,
     readonly params: ParamStore,
   ) {
+    const cfg = config;
+    const init = { kind: 'normal' as const, std: cfg.initializerRange };
+    const p = params.pp('model');
+    this.embed_tokens = new Embedding(p.pp('embed_tokens'), cfg.vocabSize, cfg.hiddenSize, { init });
+    this.layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => new ChameleonDecoderLayer(p.pp('layers').pp(i), cfg, i));
+    this.norm = new RMSNorm(p.pp('norm'), cfg.hiddenSize, cfg.rmsNormEps);
+    this.lm_head = new Linear(params.pp('lm_head'), cfg.hiddenSize, cfg.vocabSize, { init });
     this.imageIds = imageTokenIds(config);
   }
 
@@ -119,14 +227,15 @@ export class ChameleonModel {
    * bf16/f16 matrices, random-weight inference benchmarks).
    */
   static create(engine: Engine, config: ChameleonConfig, seed = 0, matrices: DType = 'f32'): ChameleonModel {
-    const store = new ParamStore(engine);
-    declareChameleonParams(store, config, matrices);
+    const store = new ParamStore(engine, { matrices });
+    const model = new ChameleonModel(engine, config, store);
     store.initialize(seed);
-    return new ChameleonModel(engine, config, store);
+    return model;
   }
 
-  private w(name: string): Tensor {
-    return this.params.get(name);
+  /** Storage dtype of the weight matrices ('bf16' for a bf16 checkpoint loaded as stored). */
+  get matrixDType(): DType {
+    return this.lm_head.weight.dtype;
   }
 
   /** Positions for each token: explicit, or continuing the cache, shifted back by left padding. */
@@ -156,26 +265,27 @@ export class ChameleonModel {
     const positions = opts.positions ?? this.positionsFor(B, T, past, keyStart);
     if (positions.length !== B * T) throw new ShapeError(`forward: ${positions.length} positions for ids ${fmtShape(ids.shape)}`);
 
-    let x = ops.embedding(this.w('model.embed_tokens.weight'), ids); // [B, T, C]
+    let x = this.embed_tokens.forward(ids); // [B, T, C]
     const hiddenStates: Tensor[] = [];
     const layers: LayerTrace[] = [];
-    for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    for (const layer of this.layers) {
       if (opts.trace) hiddenStates.push(x);
       const trace: Partial<LayerTrace> | null = opts.trace ? {} : null;
-      x = this.layer(l, x, positions, opts, trace);
+      x = layer.forward(x, positions, opts, trace); // [B, T, C]
       if (trace) layers.push(trace as LayerTrace);
     }
     if (cache) cache.advance(T);
-    let h = ops.rmsnorm(x, this.w('model.norm.weight'), cfg.rmsNormEps); // [B, T, C]
+    let h = this.norm.forward(x); // [B, T, C]
     if (opts.trace) hiddenStates.push(h);
     const lastHidden = h;
     if (opts.lastOnly && T > 1) h = ops.slice(h, 1, T - 1, T); // [B, 1, C]
-    let head = this.w('lm_head.weight'); // [V, C]
+    let logits: Tensor;
     if (opts.logitRange) {
       if (opts.maskImageTokens) throw new ShapeError('forward: maskImageTokens and logitRange cannot be combined');
-      head = ops.narrow(head, opts.logitRange[0], opts.logitRange[1]); // [end - start, C], a view
+      logits = this.lm_head.forwardRows(h, opts.logitRange[0], opts.logitRange[1]); // [B, T, end - start]
+    } else {
+      logits = this.lm_head.forward(h); // [B, T, V]
     }
-    const logits = ops.linear(h, head); // [B, T, V] (or [B, T, end - start])
     if (opts.maskImageTokens) this.maskImages(logits);
     return opts.trace ? { logits, lastHidden, hiddenStates, layers } : { logits, lastHidden };
   }
@@ -186,66 +296,5 @@ export class ChameleonModel {
     const v = logits.shape[logits.rank - 1];
     const d = logits.f32();
     for (let r = 0; r < d.length; r += v) for (const id of this.imageIds) d[r + id] = NEG_MAX;
-  }
-
-  private layer(l: number, x: Tensor, positions: Int32Array, opts: ForwardOptions, trace: Partial<LayerTrace> | null): Tensor {
-    const cfg = this.config;
-    const p = `model.layers.${l}`;
-    const inNorm = this.w(`${p}.input_layernorm.weight`);
-    const postNorm = this.w(`${p}.post_attention_layernorm.weight`);
-    const drop = (t: Tensor, k: number): Tensor => (opts.dropout ? ops.dropout(t, opts.dropout.p, opts.dropout.seed + l * 2 + k) : t);
-    if (!cfg.swinNorm) {
-      // LLaMA pre-norm: h = x + Attn(norm(x)); out = h + MLP(norm(h)).
-      const a = ops.rmsnorm(x, inNorm, cfg.rmsNormEps); // [B, T, C]
-      const attn = this.attention(l, a, positions, opts, trace); // [B, T, C]
-      const h = ops.add(x, drop(attn, 0)); // [B, T, C]
-      const m = ops.rmsnorm(h, postNorm, cfg.rmsNormEps); // [B, T, C]
-      const mlp = this.mlp(p, m); // [B, T, C]
-      const out = ops.add(h, drop(mlp, 1)); // [B, T, C]
-      if (trace) Object.assign(trace, { input_layernorm: a, attn_out: attn, post_attention_layernorm: m, mlp_out: mlp, layer_out: out });
-      return out;
-    }
-    // Swin norm re-ordering: h = x + norm(Attn(x)); out = h + norm(MLP(h)).
-    const attn = this.attention(l, x, positions, opts, trace); // [B, T, C]
-    const an = ops.rmsnorm(attn, inNorm, cfg.rmsNormEps); // [B, T, C]
-    const h = ops.add(x, drop(an, 0)); // [B, T, C]
-    const mlp = this.mlp(p, h); // [B, T, C]
-    const mn = ops.rmsnorm(mlp, postNorm, cfg.rmsNormEps); // [B, T, C]
-    const out = ops.add(h, drop(mn, 1)); // [B, T, C]
-    if (trace) Object.assign(trace, { input_layernorm: an, attn_out: attn, post_attention_layernorm: mn, mlp_out: mlp, layer_out: out });
-    return out;
-  }
-
-  private attention(l: number, a: Tensor, positions: Int32Array, opts: ForwardOptions, trace: Partial<LayerTrace> | null): Tensor {
-    const cfg = this.config;
-    const p = `model.layers.${l}.self_attn`;
-    const [B, T] = a.shape;
-    const H = cfg.numAttentionHeads;
-    const Hk = cfg.numKeyValueHeads;
-    const D = cfg.headDim;
-    const qkEps = 1e-5; // HF hard-codes the QK LayerNorm eps (torch default)
-    let q = ops.reshape(ops.linear(a, this.w(`${p}.q_proj.weight`)), [B, T, H, D]); // [B, T, H, D]
-    let k = ops.reshape(ops.linear(a, this.w(`${p}.k_proj.weight`)), [B, T, Hk, D]); // [B, T, Hk, D]
-    const v = ops.reshape(ops.linear(a, this.w(`${p}.v_proj.weight`)), [B, T, Hk, D]); // [B, T, Hk, D]
-    q = ops.layernorm(q, this.w(`${p}.q_norm.weight`), this.w(`${p}.q_norm.bias`), qkEps); // [B, T, H, D]
-    k = ops.layernorm(k, this.w(`${p}.k_norm.weight`), this.w(`${p}.k_norm.bias`), qkEps); // [B, T, Hk, D]
-    if (trace) Object.assign(trace, { q_norm: q, k_norm: k });
-    q = ops.rope(q, positions, cfg.ropeTheta); // [B, T, H, D]
-    k = ops.rope(k, positions, cfg.ropeTheta); // [B, T, Hk, D]
-    let out: Tensor;
-    const cache = opts.cache;
-    if (cache) {
-      const { k: kc, v: vc } = cache.append(l, k, v); // [B, Smax, Hk, D]
-      out = ops.attention(q, kc, vc, { kvLen: cache.length + T, qOffset: cache.length, keyStart: opts.keyStart, segIds: opts.segIds }); // [B, T, H, D]
-    } else {
-      out = ops.attention(q, k, v, { keyStart: opts.keyStart, segIds: opts.segIds }); // [B, T, H, D]
-    }
-    return ops.linear(ops.reshape(out, [B, T, H * D]), this.w(`${p}.o_proj.weight`)); // [B, T, C]
-  }
-
-  private mlp(p: string, x: Tensor): Tensor {
-    const g = ops.linear(x, this.w(`${p}.mlp.gate_proj.weight`)); // [B, T, F]
-    const u = ops.linear(x, this.w(`${p}.mlp.up_proj.weight`)); // [B, T, F]
-    return ops.linear(ops.swiglu(g, u), this.w(`${p}.mlp.down_proj.weight`)); // [B, T, C]
   }
 }

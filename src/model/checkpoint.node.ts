@@ -1,5 +1,5 @@
 // Hugging Face checkpoint directories for Chameleon: load (config.json + safetensors, single or
-// sharded; bf16/f16 weights kept or widened) and save (config.json + model.safetensors, sharded
+// sharded; bf16/f16 matrices kept as stored for inference, or widened to f32) and save (config.json + model.safetensors, sharded
 // above a size) in the layout transformers' ChameleonForConditionalGeneration.from_pretrained reads.
 // Node adapter: all file access of the model layer lives here.
 
@@ -10,12 +10,18 @@ import type { Engine } from '../engine/engine.js';
 import { isScalarDType, type DType, type ScalarDType } from '../engine/dtype.js';
 import { openSafetensors, saveSharded, type SafetensorsArchive } from '../io/safetensors.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
-import { ParamStore } from '../nn/params.js';
-import { ChameleonModel, declareChameleonParams } from './chameleon.js';
+import { ParamStore, storedMatrices } from '../nn/params.js';
+import { ChameleonModel } from './chameleon.js';
 import { parseHfConfig, toHfConfigJson, type ChameleonConfig } from './config.js';
 
 export interface LoadModelOptions {
-  /** 'keep': bf16/f16 matrices stay half precision (half the memory; inference only). Default 'f32'. */
+  /**
+   * 'keep' (default): weight matrices stay in the checkpoint's dtype, so a bf16 checkpoint occupies
+   * its bf16 size and is never widened (inference: generate, logits; bf16 matrices are not trainable,
+   * which suits a LoRA over a frozen base). Norms are f32 either way. 'f32': every tensor is widened
+   * (full training, and parity against references that computed with f32 weights: the bf16 matvec
+   * sums in another order than the f32 one, so half-precision weights are close but not bit-equal).
+   */
   weights?: 'f32' | 'keep';
   onTensor?: (name: string, bytes: number) => void;
 }
@@ -39,10 +45,13 @@ export function loadChameleon(engine: Engine, dir: string, opts: LoadModelOption
   let archive: SafetensorsArchive | null = null;
   try {
     archive = openSafetensors(dir);
-    const store = new ParamStore(engine);
-    declareChameleonParams(store, config);
-    store.load(archive, { ignore: (n) => n.startsWith('model.vqmodel.'), weights: opts.weights ?? 'f32', onTensor: opts.onTensor });
-    return new ChameleonModel(engine, config, store);
+    // The storage dtype of every matrix is decided from the archive's header before anything is
+    // allocated, so a kept bf16 matrix is allocated once, at bf16 size, and read in place.
+    const matrices = (opts.weights ?? 'keep') === 'keep' ? storedMatrices(archive) : 'f32';
+    const store = new ParamStore(engine, { matrices });
+    const model = new ChameleonModel(engine, config, store);
+    store.load(archive, { ignore: (n) => n.startsWith('model.vqmodel.'), onTensor: opts.onTensor });
+    return model;
   } finally {
     archive?.close();
   }

@@ -1,7 +1,9 @@
 // Named parameters: a ParamStore allocates tensors in the engine's params arena under their
-// checkpoint keys (so loading is a walk over names, not a mapping table), initialises them from a
-// seeded RNG, loads them from any TensorSource (a safetensors archive) with one complete error for
-// missing/unexpected/mis-shaped tensors, and lists them for saving. File access is the caller's.
+// checkpoint keys (so loading is a walk over names, not a mapping table), in the storage dtype its
+// policy picks (weight matrices may stay bf16/f16 as stored), initialises them from a seeded RNG,
+// loads them from any TensorSource (a safetensors archive) with one complete error for
+// missing/unexpected/mis-shaped tensors, and lists them for saving. ParamPath is the candle-style
+// prefix view modules declare through (`store.pp('model.layers.0')`). File access is the caller's.
 
 import { FormatError, fmtShape } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -30,20 +32,87 @@ export interface LoadOptions {
   prefix?: string;
   /** Source tensors that may be present without a parameter (e.g. "model.vqmodel."). */
   ignore?: (name: string) => boolean;
-  /**
-   * Keep the checkpoint dtype (bf16/f16 weights stay half-size; matmul/embedding widen them) for
-   * parameters whose rank is ≥ 2; 'f32' converts everything. Default 'f32'.
-   */
-  weights?: 'f32' | 'keep';
   /** Called after each tensor (for progress bars). */
   onTensor?: (name: string, bytes: number) => void;
+}
+
+/**
+ * Storage dtype of the weight matrices (Linear and Embedding weights) by full parameter name.
+ * Everything else (norms, biases, conv kernels) is always f32. This is the one place a storage type
+ * is chosen: f32/bf16/f16 today; a blocked quantized type of the engine's type-traits table (q8_0,
+ * q4_0) would be returned here too, allocated at its traits' byte size, read raw from a source that
+ * stores it, and handed by Linear to ops.linear, which dispatches on the weight dtype.
+ */
+export type MatrixStorage = DType | ((name: string) => DType);
+
+export interface ParamStoreOptions {
+  /** Default 'f32' (trainable). Half-precision or quantized matrices are for inference only. */
+  matrices?: MatrixStorage;
+}
+
+/**
+ * A MatrixStorage that keeps every matrix in the dtype `src` stores it in (F32, BF16 or F16), so a
+ * bf16 checkpoint is allocated once at bf16 size: no f32 copy is made first. `prefix` is prepended
+ * to parameter names to find their source tensors.
+ */
+export function storedMatrices(src: TensorSource, prefix = ''): (name: string) => DType {
+  const infos = src.tensors();
+  return (name) => {
+    const d = ST_TO_DTYPE[infos.get(prefix + name)?.dtype ?? 'F32'];
+    return d === 'bf16' || d === 'f16' ? d : 'f32';
+  };
+}
+
+/** Declares parameters under a name prefix (candle's VarBuilder `pp`): `p.pp('mlp').pp('up_proj')`. */
+export class ParamPath {
+  constructor(
+    readonly store: ParamStore,
+    readonly prefix: string,
+  ) {}
+
+  /** The path one level down (`model` -> `model.layers` -> `model.layers.0`). */
+  pp(name: string | number): ParamPath {
+    return new ParamPath(this.store, this.key(String(name)));
+  }
+
+  /** Full parameter name of `name` under this path. */
+  key(name: string): string {
+    return this.prefix ? `${this.prefix}.${name}` : name;
+  }
+
+  /** Declares an f32 parameter (norm weights, biases, conv kernels). */
+  f32(name: string, shape: readonly number[], init: Init): Tensor {
+    return this.store.declare(this.key(name), shape, init, 'f32');
+  }
+
+  /** Declares a weight matrix, stored in the dtype the store's MatrixStorage picks for it. */
+  matrix(name: string, shape: readonly number[], init: Init): Tensor {
+    const key = this.key(name);
+    return this.store.declare(key, shape, init, this.store.matrixDType(key));
+  }
 }
 
 export class ParamStore {
   private readonly map = new Map<string, Tensor>();
   private readonly specs = new Map<string, { shape: number[]; init: Init }>();
+  private readonly matrices: MatrixStorage;
 
-  constructor(readonly engine: Engine) {}
+  constructor(
+    readonly engine: Engine,
+    opts: ParamStoreOptions = {},
+  ) {
+    this.matrices = opts.matrices ?? 'f32';
+  }
+
+  /** Root (or `prefix`) path for declaring parameters through modules. */
+  pp(prefix = ''): ParamPath {
+    return new ParamPath(this, prefix);
+  }
+
+  /** The storage dtype a weight matrix named `name` gets (see MatrixStorage). */
+  matrixDType(name: string): DType {
+    return typeof this.matrices === 'function' ? this.matrices(name) : this.matrices;
+  }
 
   /**
    * Declares a parameter (allocated now, zero) with its init rule; returns the tensor. Half-precision
@@ -163,17 +232,15 @@ export class ParamStore {
       if (badType.length) parts.push(`unsupported dtype: ${badType.join('; ')}`);
       throw new FormatError(`checkpoint does not match the model: ${parts.join(' | ')}`);
     }
-    for (const [name, t0] of this.map) {
+    // Every parameter is read into the storage it was declared with (the MatrixStorage policy chose
+    // it before anything was allocated), so nothing is allocated twice in the bump-allocated arena.
+    for (const [name, t] of this.map) {
       const f = found.get(name)!;
       const srcType = ST_TO_DTYPE[f.dtype]!;
-      const keep = opts.weights === 'keep' && t0.rank >= 2 && srcType !== 'f32';
-      let t = t0;
-      if (keep && t.dtype !== srcType) t = this.replace(name, srcType);
-      else if (!keep && t.dtype !== 'f32') t = this.replace(name, 'f32');
       if (srcType === t.dtype) {
         src.readInto(f.srcName, new Uint8Array(t.data.buffer, t.data.byteOffset, f.byteLength));
       } else {
-        // Widen on load: read the raw half-precision bits into scratch, cast into the parameter.
+        // Convert on load (e.g. widen bf16 to an f32 parameter): raw bits into scratch, cast into the parameter.
         this.engine.scope(() => {
           const raw = this.engine.empty(t.shape, srcType, { zero: false });
           src.readInto(f.srcName, new Uint8Array(raw.data.buffer, raw.data.byteOffset, f.byteLength));
@@ -182,16 +249,6 @@ export class ParamStore {
       }
       opts.onTensor?.(prefix + name, f.byteLength);
     }
-  }
-
-  /** Re-allocates a parameter with another storage dtype (half-precision weights are not trained). */
-  private replace(name: string, dtype: DType): Tensor {
-    const old = this.map.get(name)!;
-    const t = this.engine.empty(old.shape, dtype, { arena: 'params' });
-    t.name = name;
-    t.requiresGrad = dtype === 'f32';
-    this.map.set(name, t);
-    return t;
   }
 
   /** Bytes of all parameters as stored. */

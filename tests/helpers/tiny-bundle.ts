@@ -7,6 +7,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { createRefBackend } from '../../src/engine/backends/ref/index.js';
+import type { DType } from '../../src/engine/dtype.js';
 import { ChameleonModel } from '../../src/model/chameleon.js';
 import { parseHfConfig, presetConfig, type ChameleonConfig } from '../../src/model/config.js';
 import { saveChameleon } from '../../src/model/checkpoint.node.js';
@@ -23,7 +24,8 @@ const CORPUS = [
   'hello world, this is chameleon-ts',
 ];
 
-export function makeTinyBundle(dir: string, seed = 1): ChameleonConfig {
+/** `matrices`: storage of the language model's weight matrices as saved (bf16: a bf16 checkpoint). */
+export function makeTinyBundle(dir: string, seed = 1, matrices: DType = 'f32'): ChameleonConfig {
   const tok = trainChameleonTokenizer(CORPUS, { codebookSize: 64, vocabSize: 64 + 4 + 2 + 2 + 256 + 40, minFrequency: 1, progress: null });
   const fixtureCfg = parseHfConfig(JSON.parse(readFileSync(join(FIX, 'config.json'), 'utf8')));
   const cfg = {
@@ -38,7 +40,7 @@ export function makeTinyBundle(dir: string, seed = 1): ChameleonConfig {
   } as ChameleonConfig;
   const e = new Engine(createRefBackend());
   try {
-    const model = ChameleonModel.create(e, cfg, seed);
+    const model = ChameleonModel.create(e, cfg, seed, matrices);
     const src = openSafetensors(FIX);
     const extra = [...src.tensors().values()]
       .filter((t) => t.name.startsWith('model.vqmodel.'))

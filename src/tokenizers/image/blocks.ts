@@ -1,11 +1,12 @@
-// Building blocks shared by the VQGAN encoder and decoder (taming / Meta / HF semantics): conv and
-// GroupNorm parameters declared in a ParamStore under checkpoint names, ResnetBlock, single-head
+// Building blocks shared by the VQGAN encoder and decoder (taming / Meta / HF semantics), built from
+// nn/modules.ts Conv2d and GroupNorm declared under checkpoint names: ResnetBlock, single-head
 // spatial AttnBlock, Downsample (pad right/bottom by 1, 3×3 stride 2) and Upsample (nearest ×2, 3×3).
 // Everything is built from engine ops, so it runs on any backend and is differentiable.
 
 import { Tensor, numel, ops, sameShape, type Engine } from '../../engine/index.js';
 import { ChameleonError, fmtShape } from '../../util/errors.js';
-import type { ParamStore } from '../../nn/params.js';
+import type { ParamPath } from '../../nn/params.js';
+import { Conv2d, GroupNorm } from '../../nn/modules.js';
 import { VQ_NORM_EPS, VQ_NORM_GROUPS } from './config.js';
 
 /** Options of one forward pass. */
@@ -19,42 +20,14 @@ export interface VqForwardOptions {
   capture?: (name: string, t: Tensor) => void;
 }
 
-export interface ConvParams {
-  w: Tensor; // [Cout, Cin, k, k]
-  b: Tensor; // [Cout]
-}
-
-export interface NormParams {
-  w: Tensor; // [C]
-  b: Tensor; // [C]
-}
-
-/** Declares `${name}.weight` [cout, cin, k, k] and `${name}.bias` (PyTorch default init bounds). */
-export function declareConv(store: ParamStore, name: string, cout: number, cin: number, k: number): ConvParams {
-  const bound = 1 / Math.sqrt(cin * k * k);
-  return {
-    w: store.declare(`${name}.weight`, [cout, cin, k, k], { kind: 'uniform', bound }),
-    b: store.declare(`${name}.bias`, [cout], { kind: 'uniform', bound }),
-  };
-}
-
-/** Declares a GroupNorm's `${name}.weight` (ones) and `${name}.bias` (zeros), both [c]. */
-export function declareNorm(store: ParamStore, name: string, c: number): NormParams {
-  return {
-    w: store.declare(`${name}.weight`, [c], { kind: 'ones' }),
-    b: store.declare(`${name}.bias`, [c], { kind: 'zeros' }),
-  };
-}
-
-/** 3×3 "same" convolution (padding 1) or 1×1 convolution, by the weight's kernel size. */
-export function conv(x: Tensor, p: ConvParams): Tensor {
-  const k = p.w.shape[2];
-  return ops.conv2d(x, p.w, p.b, { padding: (k - 1) / 2 }); // [B, Cout, H, W]
+/** GroupNorm with the VQGAN's group count and eps (taming `Normalize`). */
+export function vqNorm(p: ParamPath, channels: number): GroupNorm {
+  return new GroupNorm(p, channels, VQ_NORM_GROUPS, VQ_NORM_EPS);
 }
 
 /** swish(GroupNorm(x)): Normalize + nonlinearity. */
-export function normSwish(x: Tensor, n: NormParams): Tensor {
-  return ops.silu(ops.groupnorm(x, n.w, n.b, VQ_NORM_GROUPS, VQ_NORM_EPS)); // [B, C, H, W]
+export function normSwish(x: Tensor, n: GroupNorm): Tensor {
+  return ops.silu(n.forward(x)); // [B, C, H, W]
 }
 
 /** Mixes a block id into a dropout seed (distinct masks per block, reproducible). */
@@ -64,34 +37,33 @@ function blockSeed(seed: number, id: number): number {
 
 /** h = conv1(swish(GN(x))); h = conv2(dropout(swish(GN(h)))); out = shortcut(x) + h. */
 export class ResnetBlock {
-  readonly norm1: NormParams;
-  readonly conv1: ConvParams;
-  readonly norm2: NormParams;
-  readonly conv2: ConvParams;
+  readonly norm1: GroupNorm; // [Cin]
+  readonly conv1: Conv2d; // [Cout, Cin, 3, 3]
+  readonly norm2: GroupNorm; // [Cout]
+  readonly conv2: Conv2d; // [Cout, Cout, 3, 3]
   /** 1×1 `nin_shortcut` when the channel count changes. */
-  readonly shortcut: ConvParams | null;
+  readonly nin_shortcut: Conv2d | null; // [Cout, Cin, 1, 1]
 
   constructor(
-    store: ParamStore,
-    prefix: string,
+    p: ParamPath,
     readonly cin: number,
     readonly cout: number,
     private readonly dropout: number,
     private readonly id: number,
   ) {
-    this.norm1 = declareNorm(store, `${prefix}.norm1`, cin);
-    this.conv1 = declareConv(store, `${prefix}.conv1`, cout, cin, 3);
-    this.norm2 = declareNorm(store, `${prefix}.norm2`, cout);
-    this.conv2 = declareConv(store, `${prefix}.conv2`, cout, cout, 3);
-    this.shortcut = cin !== cout ? declareConv(store, `${prefix}.nin_shortcut`, cout, cin, 1) : null;
+    this.norm1 = vqNorm(p.pp('norm1'), cin);
+    this.conv1 = new Conv2d(p.pp('conv1'), cin, cout, 3);
+    this.norm2 = vqNorm(p.pp('norm2'), cout);
+    this.conv2 = new Conv2d(p.pp('conv2'), cout, cout, 3);
+    this.nin_shortcut = cin !== cout ? new Conv2d(p.pp('nin_shortcut'), cin, cout, 1) : null;
   }
 
   forward(x: Tensor, opts: VqForwardOptions = {}): Tensor {
-    let h = conv(normSwish(x, this.norm1), this.conv1); // [B, Cout, H, W]
+    let h = this.conv1.forward(normSwish(x, this.norm1)); // [B, Cout, H, W]
     h = normSwish(h, this.norm2);
     if (this.dropout > 0 && opts.dropoutSeed !== undefined) h = ops.dropout(h, this.dropout, blockSeed(opts.dropoutSeed, this.id));
-    h = conv(h, this.conv2); // [B, Cout, H, W]
-    const skip = this.shortcut ? conv(x, this.shortcut) : x; // [B, Cout, H, W]
+    h = this.conv2.forward(h); // [B, Cout, H, W]
+    const skip = this.nin_shortcut ? this.nin_shortcut.forward(x) : x; // [B, Cout, H, W]
     return ops.add(skip, h);
   }
 }
@@ -101,47 +73,42 @@ export class ResnetBlock {
  * here as linear maps on [B, HW, C]), scale C^−0.5, out = x + proj_out(attn).
  */
 export class AttnBlock {
-  readonly norm: NormParams;
-  readonly q: ConvParams;
-  readonly k: ConvParams;
-  readonly v: ConvParams;
-  readonly proj: ConvParams;
+  readonly norm: GroupNorm; // [C]
+  readonly q: Conv2d; // [C, C, 1, 1]
+  readonly k: Conv2d; // [C, C, 1, 1]
+  readonly v: Conv2d; // [C, C, 1, 1]
+  readonly proj_out: Conv2d; // [C, C, 1, 1]
 
-  constructor(store: ParamStore, prefix: string, readonly channels: number) {
-    this.norm = declareNorm(store, `${prefix}.norm`, channels);
-    this.q = declareConv(store, `${prefix}.q`, channels, channels, 1);
-    this.k = declareConv(store, `${prefix}.k`, channels, channels, 1);
-    this.v = declareConv(store, `${prefix}.v`, channels, channels, 1);
-    this.proj = declareConv(store, `${prefix}.proj_out`, channels, channels, 1);
-  }
-
-  private lin(x: Tensor, p: ConvParams): Tensor {
-    const c = this.channels;
-    return ops.add(ops.linear(x, ops.reshape(p.w, [c, c])), p.b); // [B, HW, C]
+  constructor(p: ParamPath, readonly channels: number) {
+    this.norm = vqNorm(p.pp('norm'), channels);
+    this.q = new Conv2d(p.pp('q'), channels, channels, 1);
+    this.k = new Conv2d(p.pp('k'), channels, channels, 1);
+    this.v = new Conv2d(p.pp('v'), channels, channels, 1);
+    this.proj_out = new Conv2d(p.pp('proj_out'), channels, channels, 1);
   }
 
   forward(x: Tensor): Tensor {
     const [b, c, hh, ww] = x.shape;
-    const n = ops.groupnorm(x, this.norm.w, this.norm.b, VQ_NORM_GROUPS, VQ_NORM_EPS); // [B, C, H, W]
+    const n = this.norm.forward(x); // [B, C, H, W]
     const seq = ops.permute(ops.reshape(n, [b, c, hh * ww]), [0, 2, 1]); // [B, HW, C]
-    const q = ops.reshape(this.lin(seq, this.q), [b, hh * ww, 1, c]); // [B, HW, 1, C]
-    const k = ops.reshape(this.lin(seq, this.k), [b, hh * ww, 1, c]); // [B, HW, 1, C]
-    const v = ops.reshape(this.lin(seq, this.v), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+    const q = ops.reshape(this.q.pointwise(seq), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+    const k = ops.reshape(this.k.pointwise(seq), [b, hh * ww, 1, c]); // [B, HW, 1, C]
+    const v = ops.reshape(this.v.pointwise(seq), [b, hh * ww, 1, c]); // [B, HW, 1, C]
     const a = ops.attention(q, k, v, { causal: false, scale: c ** -0.5 }); // [B, HW, 1, C]
-    const o = this.lin(ops.reshape(a, [b, hh * ww, c]), this.proj); // [B, HW, C]
+    const o = this.proj_out.pointwise(ops.reshape(a, [b, hh * ww, c])); // [B, HW, C]
     const back = ops.reshape(ops.permute(o, [0, 2, 1]), [b, c, hh, ww]); // [B, C, H, W]
     return ops.add(x, back);
   }
 }
 
-/** Zero-pad right and bottom by one pixel, then 3×3 conv with stride 2: [B,C,H,W] -> [B,C,H/2,W/2]. */
-export function downsample(x: Tensor, p: ConvParams): Tensor {
-  return ops.conv2d(x, p.w, p.b, { stride: 2, padding: [0, 0, 1, 1] }); // [B, C, H/2, W/2]
+/** Downsample's conv: zero-pad right and bottom by one pixel, then 3×3 with stride 2: [B,C,H,W] -> [B,C,H/2,W/2]. */
+export function downsampleConv(p: ParamPath, channels: number): Conv2d {
+  return new Conv2d(p, channels, channels, 3, { stride: 2, padding: [0, 0, 1, 1] });
 }
 
 /** Nearest-neighbour ×2 then 3×3 conv (padding 1): [B,C,H,W] -> [B,C,2H,2W]. */
-export function upsample(x: Tensor, p: ConvParams): Tensor {
-  return conv(ops.upsampleNearest(x, 2), p); // [B, C, 2H, 2W]
+export function upsample(x: Tensor, conv: Conv2d): Tensor {
+  return conv.forward(ops.upsampleNearest(x, 2)); // [B, C, 2H, 2W]
 }
 
 /**

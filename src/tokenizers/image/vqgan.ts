@@ -6,7 +6,8 @@
 import type { Engine, Tensor } from '../../engine/index.js';
 import { ParamStore, type LoadOptions, type TensorSource } from '../../nn/params.js';
 import { ChameleonError, ShapeError, fmtShape } from '../../util/errors.js';
-import { conv, declareConv, type ConvParams, type VqForwardOptions } from './blocks.js';
+import { Conv2d, Embedding } from '../../nn/modules.js';
+import type { VqForwardOptions } from './blocks.js';
 import { latentGrid, validateVqganConfig, type VqganConfig } from './config.js';
 import { VqDecoder } from './decoder.js';
 import { VqEncoder } from './encoder.js';
@@ -52,10 +53,10 @@ export class Vqgan {
   readonly store: ParamStore;
   readonly encoder: VqEncoder | null;
   readonly decoder: VqDecoder | null;
-  readonly quantConv: ConvParams;
-  readonly postQuantConv: ConvParams;
-  /** `quantize.embedding.weight` [numEmbeddings, embedDim]. */
-  readonly codebook: Tensor;
+  readonly quant_conv: Conv2d; // [D, zc(×2), 1, 1]
+  readonly post_quant_conv: Conv2d; // [zc, D, 1, 1]
+  /** `quantize.embedding` [numEmbeddings, embedDim], always f32. */
+  readonly quantize: { readonly embedding: Embedding };
   private ready = false;
 
   /**
@@ -64,14 +65,20 @@ export class Vqgan {
    */
   constructor(readonly engine: Engine, readonly cfg: VqganConfig, parts: VqganParts = {}) {
     validateVqganConfig(cfg);
-    this.store = new ParamStore(engine);
+    this.store = new ParamStore(engine); // every VQGAN tensor is f32 (the decode parity is exact to the uint8)
+    const p = this.store.pp();
     const zc = cfg.latentChannels;
-    this.encoder = (parts.encoder ?? true) ? new VqEncoder(this.store, cfg) : null;
-    this.quantConv = declareConv(this.store, 'quant_conv', cfg.embedDim, zc * (cfg.doubleLatent ? 2 : 1), 1);
+    this.encoder = (parts.encoder ?? true) ? new VqEncoder(p, cfg) : null;
+    this.quant_conv = new Conv2d(p.pp('quant_conv'), zc * (cfg.doubleLatent ? 2 : 1), cfg.embedDim, 1);
     const bound = 1 / cfg.numEmbeddings;
-    this.codebook = this.store.declare('quantize.embedding.weight', [cfg.numEmbeddings, cfg.embedDim], { kind: 'uniform', bound });
-    this.postQuantConv = declareConv(this.store, 'post_quant_conv', zc, cfg.embedDim, 1);
-    this.decoder = parts.decoder ? new VqDecoder(this.store, cfg) : null;
+    this.quantize = { embedding: new Embedding(p.pp('quantize').pp('embedding'), cfg.numEmbeddings, cfg.embedDim, { init: { kind: 'uniform', bound } }) };
+    this.post_quant_conv = new Conv2d(p.pp('post_quant_conv'), cfg.embedDim, zc, 1);
+    this.decoder = parts.decoder ? new VqDecoder(p, cfg) : null;
+  }
+
+  /** The codebook `quantize.embedding.weight` [numEmbeddings, embedDim]. */
+  get codebook(): Tensor {
+    return this.quantize.embedding.weight;
   }
 
   /**
@@ -93,7 +100,7 @@ export class Vqgan {
 
   /** Loads every declared parameter from `model.vqmodel.*` tensors of src (always as f32). */
   load(src: TensorSource, opts: Omit<LoadOptions, 'prefix'> = {}): void {
-    this.store.load(src, { ...opts, prefix: VQ_CHECKPOINT_PREFIX, weights: 'f32' });
+    this.store.load(src, { ...opts, prefix: VQ_CHECKPOINT_PREFIX });
     this.ready = true;
   }
 
@@ -139,7 +146,7 @@ export class Vqgan {
   encodeLatent(pixels: Tensor, opts: VqForwardOptions = {}): Tensor {
     const enc = this.requireEncoder('encodeLatent');
     this.checkPixels('encodeLatent', pixels);
-    return conv(enc.forward(pixels, opts), this.quantConv); // [B, D, g, g]
+    return this.quant_conv.forward(enc.forward(pixels, opts)); // [B, D, g, g]
   }
 
   /**
@@ -151,7 +158,7 @@ export class Vqgan {
     this.checkPixels('encode', pixels);
     return this.engine.noGrad(() => {
       const encoderOut = enc.forward(pixels, { capture: opts.capture }); // [B, zc, g, g]
-      const quantConvOut = conv(encoderOut, this.quantConv); // [B, D, g, g]
+      const quantConvOut = this.quant_conv.forward(encoderOut); // [B, D, g, g]
       const { indices, quantized, margins } = quantize(quantConvOut, this.codebook);
       return { indices, batch: pixels.shape[0], grid: this.grid, quantized, encoderOut, quantConvOut, margins };
     });
@@ -165,7 +172,7 @@ export class Vqgan {
     if (quantized.rank !== 4 || quantized.shape[1] !== d || quantized.shape[2] !== g || quantized.shape[3] !== g) {
       throw new ShapeError(`Vqgan.decodeLatent: latents must be [B, ${d}, ${g}, ${g}], got ${fmtShape(quantized.shape)}`);
     }
-    const z = conv(quantized, this.postQuantConv); // [B, zc, g, g]
+    const z = this.post_quant_conv.forward(quantized); // [B, zc, g, g]
     opts.capture?.('post_quant_conv', z);
     return dec.forward(z, opts); // [B, outChannels, R, R]
   }
