@@ -2,10 +2,10 @@
 // module. The ABI (export names, argument order, flag encodings) is mirrored in
 // src/engine/backends/wasm/abi.ts; change both together.
 
-export * from './gemm';
+export * from './matmul';
 export * from './matvec';
 export * from './elementwise';
-export * from './rows';
+export * from './norm';
 export * from './attention';
 export * from './conv';
 export * from './debug';

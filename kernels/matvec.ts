@@ -5,7 +5,7 @@
 // W row range. The bandwidth probe used as roofline is in probes.ts.
 
 import { fma4, hsum4, bf16ToF32, f16ToF32, f16x4, DT_F32, DT_BF16 } from './simd';
-import { gemm_scratch_bytes } from './gemm';
+import { gemm_scratch_bytes } from './matmul';
 
 @inline function widenLo(w: v128, dt: i32): v128 {
   const u = i32x4.extend_low_i16x8_u(w);

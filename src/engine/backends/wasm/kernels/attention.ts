@@ -3,8 +3,8 @@
 // the native GEMM per image (backward: GEMMs for gw and the column gradient, then col2im). Falls back
 // to ref when an array is outside wasm memory or a row's scores do not fit in per-thread scratch.
 
-import type { AttentionParams, Conv2dParams, F32, GemmParams } from '../../kernels.js';
-import { gemm, inHeap, type NativeContext } from './native-math.js';
+import type { AttentionParams, Conv2dParams, F32, GemmParams } from '../../../kernels.js';
+import { gemm, inHeap, type NativeContext } from './elementwise.js';
 
 export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
   if (!inHeap(ctx.heap, q, k, v, out, probs, p.keyStart, p.segIds) || (p.tk + p.dim) * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {

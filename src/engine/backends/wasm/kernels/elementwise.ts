@@ -2,8 +2,8 @@
 // native vs ref fallback (every array must live in the backend's memory), the gemm/matvec choice and
 // split axis, operand-mode detection for binary, and dtype routing for cast. Math is in kernels/.
 
-import type { AnyArray, DType } from '../../dtype.js';
-import type { AdamWParams, BinaryOp, F32, GemmParams, Kernels, UnaryOp } from '../../kernels.js';
+import type { AnyArray, DType } from '../../../dtype.js';
+import type { AdamWParams, BinaryOp, F32, GemmParams, Kernels, UnaryOp } from '../../../kernels.js';
 import {
   BINARY_CODE,
   DTYPE_CODE,
@@ -17,10 +17,10 @@ import {
   SPLIT_COLS,
   SPLIT_ROWS,
   UNARY_CODE,
-} from './abi.js';
-import type { SharedHeap } from './memory.js';
-import type { ThreadPool } from './pool.js';
-import { dropoutKey } from '../ref/loss.js';
+} from '../abi.js';
+import type { SharedHeap } from '../memory.js';
+import type { ThreadPool } from '../pool.js';
+import { dropoutKey } from '../../ref/loss.js';
 
 /** What native kernels need: the pool that runs exports, the heap that owns arrays, the fallback. */
 export interface NativeContext {

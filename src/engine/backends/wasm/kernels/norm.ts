@@ -3,12 +3,12 @@
 // Row passes split rows across threads; weight-gradient and scatter passes split columns, so no two
 // threads write one element.
 
-import type { AnyArray, DType } from '../../dtype.js';
-import type { F32, I32, KernelName, Kernels, ReduceOp } from '../../kernels.js';
-import { DTYPE_CODE } from './abi.js';
-import { attention, attentionBackward, conv2d, conv2dBackward } from './native-attention.js';
-import * as math from './native-math.js';
-import { inHeap, PAR_ELEMS, type NativeContext } from './native-math.js';
+import type { AnyArray, DType } from '../../../dtype.js';
+import type { F32, I32, KernelName, Kernels, ReduceOp } from '../../../kernels.js';
+import { DTYPE_CODE } from '../abi.js';
+import { attention, attentionBackward, conv2d, conv2dBackward } from './attention.js';
+import * as math from './elementwise.js';
+import { inHeap, PAR_ELEMS, type NativeContext } from './elementwise.js';
 
 const ptr = (a: AnyArray | null): number => (a === null ? 0 : a.byteOffset);
 const par = (rows: number, dim: number): boolean => rows > 1 && rows * dim >= PAR_ELEMS / 2;
