@@ -3,10 +3,12 @@
 // src/engine/backends/wasm/abi.ts; change both together.
 
 export * from './matmul';
-export * from './matvec';
 export * from './elementwise';
+export * from './movement';
 export * from './norm';
+export * from './loss';
 export * from './attention';
 export * from './conv';
+export * from './optim';
 export * from './debug';
 export * from './probes';
