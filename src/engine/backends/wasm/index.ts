@@ -7,7 +7,7 @@ import type { Backend, MemoryRegion } from '../../backend.js';
 import type { Kernels } from '../../kernels.js';
 import { CTL_BYTES, CTL_OFFSET, type ExportName } from './abi.js';
 import { SharedHeap } from './memory.js';
-import { buildKernels } from './kernels/norm.js';
+import { buildKernels } from './kernels/index.js';
 import { ThreadPool, type WorkerHandle } from './pool.js';
 import { instantiateKernels, type WorkerInit } from './worker-loop.js';
 

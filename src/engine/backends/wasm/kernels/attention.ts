@@ -1,10 +1,20 @@
-// Native (wasm) attention and convolution. Attention forward splits (batch, query, head) rows across
-// threads, backward splits (batch, kv head) pairs so gk/gv rows have one writer. conv2d is im2col +
-// the native GEMM per image (backward: GEMMs for gw and the column gradient, then col2im). Falls back
-// to ref when an array is outside wasm memory or a row's scores do not fit in per-thread scratch.
+// Native (wasm) softmax, attention and RoPE. Softmax and RoPE split rows across threads; attention
+// forward splits (batch, query, head) rows, backward splits (batch, kv head) pairs so gk/gv rows have
+// one writer. Falls back to ref when an array is outside wasm memory or a row's scores (attention) or
+// the cos/sin table (RoPE) do not fit in per-thread scratch.
 
-import type { AttentionParams, Conv2dParams, F32, GemmParams } from '../../../kernels.js';
-import { gemm, inHeap, type NativeContext } from './elementwise.js';
+import type { AttentionParams, F32, I32 } from '../../../kernels.js';
+import { inHeap, par, type NativeContext } from './context.js';
+
+export function softmax(ctx: NativeContext, x: F32, out: F32, rows: number, dim: number): void {
+  if (!inHeap(ctx.heap, x, out)) return ctx.ref.softmax(x, out, rows, dim);
+  ctx.pool.run('softmax', 'softmax', [x.byteOffset, out.byteOffset, dim], rows, 1, par(rows, dim));
+}
+
+export function softmaxBackward(ctx: NativeContext, y: F32, gy: F32, gx: F32, rows: number, dim: number): void {
+  if (!inHeap(ctx.heap, y, gy, gx)) return ctx.ref.softmaxBackward(y, gy, gx, rows, dim);
+  ctx.pool.run('softmaxBackward', 'softmax_backward', [y.byteOffset, gy.byteOffset, gx.byteOffset, dim], rows, 1, par(rows, dim));
+}
 
 export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
   if (!inHeap(ctx.heap, q, k, v, out, probs, p.keyStart, p.segIds) || (p.tk + p.dim) * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
@@ -42,71 +52,17 @@ export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, pr
   ctx.pool.run('attentionBackward', 'attention_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384);
 }
 
-/** Unfolds image s of x into cols [cin·kh·kw, outH·outW] (a region the caller owns). */
-function unfold(ctx: NativeContext, x: F32, s: number, cols: F32, p: Conv2dParams, label: string): void {
-  const K = p.cin * p.kh * p.kw;
-  const args = [x.byteOffset + s * p.cin * p.h * p.w * 4, cols.byteOffset, p.h, p.w, p.kh, p.kw, p.stride, p.padT, p.padL, p.outH, p.outW];
-  ctx.pool.run(label, 'im2col', args, K, 1, K * p.outH * p.outW >= 32768);
-}
-
-function withCols(ctx: NativeContext, p: Conv2dParams, body: (cols: F32) => void): void {
-  const len = p.cin * p.kh * p.kw * p.outH * p.outW;
-  const region = ctx.heap.reserve(len * 4, false); // im2col / the gemm overwrite every element
+export function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
+  const half = dim >> 1;
+  if (!inHeap(ctx.heap, x, out, positions) || half * 8 > ctx.pool.scratchBytes) return ctx.ref.rope(x, out, positions, batch, t, heads, dim, theta, inverse);
+  // invFreq exactly as the ref computes it (f32), in a temporary region.
+  const region = ctx.heap.reserve(half * 4);
   try {
-    body(new Float32Array(region.buffer, region.byteOffset, len));
+    const inv = new Float32Array(region.buffer, region.byteOffset, half);
+    for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(theta ** Math.fround((2 * i) / dim));
+    const args = [x.byteOffset, out.byteOffset, positions.byteOffset, heads, dim, region.byteOffset, inverse ? -1 : 1];
+    ctx.pool.run('rope', 'rope', args, batch * t, 1, par(batch * t, heads * dim));
   } finally {
     ctx.heap.unreserve(region);
   }
-}
-
-const plain = (m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): GemmParams => ({
-  batch: 1, m, n, k, transA, transB, aStride: 0, bStride: 0, cStride: 0, bDtype: 'f32', accumulate,
-});
-
-export function conv2d(ctx: NativeContext, x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams): void {
-  if (!inHeap(ctx.heap, x, w, b, out)) return ctx.ref.conv2d(x, w, b, out, p);
-  const K = p.cin * p.kh * p.kw;
-  const L = p.outH * p.outW;
-  withCols(ctx, p, (cols) => {
-    for (let s = 0; s < p.n; s++) {
-      const o = out.subarray(s * p.cout * L, (s + 1) * p.cout * L);
-      if (b !== null) for (let co = 0; co < p.cout; co++) o.fill(b[co], co * L, (co + 1) * L);
-      unfold(ctx, x, s, cols, p, 'conv2d');
-      gemm(ctx, w, cols, o, plain(p.cout, L, K, false, false, b !== null));
-    }
-  });
-}
-
-export function conv2dBackward(ctx: NativeContext, x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, gb: F32 | null, p: Conv2dParams): void {
-  if (!inHeap(ctx.heap, x, w, gy, gx, gw, gb)) return ctx.ref.conv2dBackward(x, w, gy, gx, gw, gb, p);
-  const K = p.cin * p.kh * p.kw;
-  const L = p.outH * p.outW;
-  if (gb !== null) {
-    gb.fill(0);
-    for (let s = 0; s < p.n; s++) {
-      for (let co = 0; co < p.cout; co++) {
-        let acc = 0;
-        const o = (s * p.cout + co) * L;
-        for (let i = 0; i < L; i++) acc += gy[o + i];
-        gb[co] += acc;
-      }
-    }
-  }
-  if (gw === null && gx === null) return;
-  withCols(ctx, p, (cols) => {
-    for (let s = 0; s < p.n; s++) {
-      const g = gy.subarray(s * p.cout * L, (s + 1) * p.cout * L);
-      if (gw !== null) {
-        unfold(ctx, x, s, cols, p, 'conv2dBackward');
-        // gw [cout, K] (+)= gy[s] [cout, L] · colsᵀ (cols stored K x L).
-        gemm(ctx, g, cols, gw, plain(p.cout, K, L, false, true, s > 0));
-      }
-      if (gx !== null) {
-        // cols = wᵀ [K, cout] · gy[s] [cout, L], then fold back into gx[s].
-        gemm(ctx, w, g, cols, plain(K, L, p.cout, true, false, false));
-        const args = [cols.byteOffset, gx.byteOffset + s * p.cin * p.h * p.w * 4, p.h, p.w, p.kh, p.kw, p.stride, p.padT, p.padL, p.outH, p.outW];
-        ctx.pool.run('conv2dBackward', 'col2im', args, p.cin, 1, K * L >= 32768);
-      }
-    }
-  });
 }
