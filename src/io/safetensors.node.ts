@@ -12,7 +12,6 @@ import {
   type StDType,
   type StHeader,
   type TensorToWrite,
-  ST_DTYPES,
   engineDType,
   parseHeaderJson,
   readHeaderLength,
@@ -23,7 +22,7 @@ import {
 } from './safetensors.js';
 
 /** Largest byte count passed to one readSync/writeSync call. */
-export const IO_CHUNK_BYTES = 1 << 30;
+const IO_CHUNK_BYTES = 1 << 30;
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -477,9 +476,4 @@ export function saveSharded(dir: string, tensors: readonly TensorToWrite[], opts
     if (f === SINGLE_FILE || f === INDEX_FILE || SHARD_RE.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   }
   return { files: names, index: names.length > 1 ? path.join(dir, INDEX_FILE) : null, totalSize };
-}
-
-/** Bytes per element of a safetensors dtype (re-exported for callers that only import the Node side). */
-export function dtypeBytes(d: StDType): number {
-  return ST_DTYPES[d].bytes;
 }

@@ -64,7 +64,7 @@ function u64(dv: DataView, off: number, file: string): number {
 }
 
 /** Parses the central directory of an open zip file (positioned reads only). */
-export function readZipDirectory(fd: number, size: number, file: string): Map<string, ZipEntry> {
+function readZipDirectory(fd: number, size: number, file: string): Map<string, ZipEntry> {
   if (size < 22) throw new FormatError(`${file}: not a zip file (${size} bytes, shorter than an end-of-central-directory record)`);
   const head = new Uint8Array(4);
   readFully(fd, head, 0, file, 'signature');
@@ -395,9 +395,4 @@ function gather(span: Uint8Array, dest: Uint8Array, shape: readonly number[], st
       idx[d] = 0;
     }
   }
-}
-
-/** Opens a PyTorch zip checkpoint (shorthand for TorchCheckpoint.open). */
-export function openTorchCheckpoint(file: string, opts: TorchOpenOptions = {}): TorchCheckpoint {
-  return TorchCheckpoint.open(file, opts);
 }

@@ -15,7 +15,7 @@ import { movementKernels } from './movement.js';
 import { normKernels } from './norm.js';
 import { optimKernels } from './optim.js';
 
-export { dropoutKey, dropoutUniform } from './loss.js';
+export { dropoutUniform } from './loss.js';
 
 /**
  * The reference kernel table, one object per family file (each typed as that family's slice of

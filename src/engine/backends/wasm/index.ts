@@ -13,7 +13,6 @@ import { instantiateKernels, type WorkerInit } from './worker-loop.js';
 
 export type { WorkerInit } from './worker-loop.js';
 export type { WorkerHandle } from './pool.js';
-export { runWorkerLoop, instantiateKernels } from './worker-loop.js';
 
 export type SimdVariant = 'relaxed' | 'plain';
 
