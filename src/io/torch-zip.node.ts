@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { ChameleonError, FormatError, fmtShape } from '../util/errors.js';
 import { type StDType, ST_DTYPES, widenToF32 } from './safetensors.js';
-import { readFully } from './safetensors.node.js';
+import { openForRead, readFully } from './file-range.node.js';
 import {
   type PyValue,
   type TensorRef,
@@ -20,7 +20,6 @@ import {
   unpickle,
 } from './pickle.js';
 
-/** Largest byte count of one positioned read. */
 /** Deflated entries are inflated in memory; refuse silly sizes. */
 const MAX_INFLATE = 1 << 30;
 /** data.pkl larger than this is not a state dict we understand. */
@@ -201,18 +200,7 @@ export class TorchCheckpoint {
 
   /** Opens a checkpoint: reads the central directory and data.pkl only. */
   static open(file: string, opts: TorchOpenOptions = {}): TorchCheckpoint {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      throw new FormatError(`${file}: cannot open (${(e as Error).message})`);
-    }
-    try {
-      return new TorchCheckpoint(file, fd, fs.fstatSync(fd).size, opts);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
+    return openForRead(file, (fd, size) => new TorchCheckpoint(file, fd, size, opts));
   }
 
   private rec(rel: string): string {
