@@ -1,10 +1,10 @@
-// Fused scaled-dot-product attention over [B, T, H, D] with GQA, causal / left-padding / segment
-// masks, forward (one query row per work item, optional probs) and backward from saved probs (one
-// (batch, kv head) per work item, so gk/gv rows have a single writer). f32 SIMD dot products over D;
-// no KV tiling (fine for the head dims and context lengths this project runs). The forward also
-// reads bf16 keys/values (a half-size KV cache), widened in registers.
+// Attention-family kernels: fused scaled-dot-product attention over [B, T, H, D] with GQA, causal /
+// left-padding / segment masks, forward (one query row per work item, optional probs; f32 or bf16
+// keys/values) and backward from saved probs (one (batch, kv head) per item, so gk/gv rows have one
+// writer); row softmax and its backward; rotate-half RoPE. f32 SIMD dot products over D; no KV
+// tiling (fine for the head dims and context lengths this project runs).
 
-import { hsum4, bf16ToF32 } from './simd';
+import { hsum4, bf16ToF32, rowMax } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -246,6 +246,93 @@ export function attention_backward(q: usize, k: usize, v: usize, probs: usize, g
           axpy<f32>(gk + gB + <usize>s * kvRow, q + qo, ds, dim);
           axpy<f32>(gv + gB + <usize>s * kvRow, gOut + qo, pr, dim);
         }
+      }
+    }
+  }
+}
+
+// ---- softmax over rows ----------------------------------------------------------------------
+
+@inline function scaleRow(p: usize, out: usize, dim: i32, k: f32): void {
+  const v = f32x4.splat(k);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) v128.store(out + (<usize>j << 2), f32x4.mul(v128.load(p + (<usize>j << 2)), v));
+  for (; j < dim; j++) store<f32>(out + (<usize>j << 2), load<f32>(p + (<usize>j << 2)) * k);
+}
+
+export function softmax(x: usize, out: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const xo = x + ((<usize>r * <usize>dim) << 2);
+    const oo = out + ((<usize>r * <usize>dim) << 2);
+    const mx = rowMax(xo, dim);
+    if (mx == -Infinity) {
+      memory.fill(oo, 0, <usize>dim << 2);
+      continue;
+    }
+    let s: f64 = 0;
+    for (let j = 0; j < dim; j++) {
+      const e = Mathf.exp(load<f32>(xo + (<usize>j << 2)) - mx);
+      store<f32>(oo + (<usize>j << 2), e);
+      s += e;
+    }
+    scaleRow(oo, oo, dim, <f32>(1 / s));
+  }
+}
+
+export function softmax_backward(y: usize, gy: usize, gx: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const o = (<usize>r * <usize>dim) << 2;
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(y + o + (<usize>j << 2)), v128.load(gy + o + (<usize>j << 2))));
+    let d = hsum4(acc);
+    for (; j < dim; j++) d += load<f32>(y + o + (<usize>j << 2)) * load<f32>(gy + o + (<usize>j << 2));
+    const dv = f32x4.splat(d);
+    j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const q = o + (<usize>j << 2);
+      v128.store(gx + q, f32x4.mul(v128.load(y + q), f32x4.sub(v128.load(gy + q), dv)));
+    }
+    for (; j < dim; j++) {
+      const q = o + (<usize>j << 2);
+      store<f32>(gx + q, load<f32>(y + q) * (load<f32>(gy + q) - d));
+    }
+  }
+}
+
+// ---- rotary position embedding ---------------------------------------------------------------
+
+/**
+ * Rotate-half RoPE over rows [start, end) of (batch·t); invFreq[half] given (f32); sign = -1 for the
+ * inverse. Angles are f32 (pos·invFreq rounded), cos/sin in f64 then rounded, as the ref does.
+ */
+export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, invFreq: usize, sign: f32, start: i32, end: i32, scratch: usize): void {
+  const half = dim >> 1;
+  const cs = scratch, sn = scratch + (<usize>half << 2);
+  for (let r = start; r < end; r++) {
+    const pos = <f32>load<i32>(positions + (<usize>r << 2));
+    for (let i = 0; i < half; i++) {
+      const ang = <f64>(pos * load<f32>(invFreq + (<usize>i << 2)));
+      store<f32>(cs + (<usize>i << 2), <f32>Math.cos(ang));
+      store<f32>(sn + (<usize>i << 2), sign * <f32>Math.sin(ang));
+    }
+    for (let h = 0; h < heads; h++) {
+      const o = (<usize>(r * heads + h) * <usize>dim) << 2;
+      const hb = <usize>half << 2;
+      let i = 0;
+      for (; i + 4 <= half; i += 4) {
+        const q = <usize>i << 2;
+        const x1 = v128.load(x + o + q), x2 = v128.load(x + o + hb + q);
+        const c = v128.load(cs + q), s = v128.load(sn + q);
+        v128.store(out + o + q, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+        v128.store(out + o + hb + q, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+      }
+      for (; i < half; i++) {
+        const q = <usize>i << 2;
+        const x1 = load<f32>(x + o + q), x2 = load<f32>(x + o + hb + q);
+        const c = load<f32>(cs + q), s = load<f32>(sn + q);
+        store<f32>(out + o + q, x1 * c - x2 * s);
+        store<f32>(out + o + hb + q, x2 * c + x1 * s);
       }
     }
   }

@@ -1,7 +1,8 @@
 // Elementwise kernels over an element range [start, end): fill, affine, unary ops and their
 // gradients, binary ops (operands contiguous, a row vector broadcast over rows, or a scalar),
-// SwiGLU, AdamW, Σx² and dtype casts. Transcendentals use AS's f32 Math (about 1 ulp). Arbitrary
-// stride patterns, bf16<->f16 casts and the dropout hash are left to the ref kernels.
+// SwiGLU and its gradient, and dtype casts. Sigmoid, SiLU and SwiGLU run four lanes on simd.ts's
+// exp4; other transcendentals and scalar tails use AS's f32 Math (about 1 ulp). Arbitrary stride
+// patterns and bf16<->f16 casts are not here (the wasm wrapper falls back to the ref kernel).
 
 import { DT_BF16, f16x4 as f16x4w, f16ToF32 as f16w, sigmoid4 } from './simd';
 
@@ -196,95 +197,6 @@ export function swiglu_backward(g: usize, u: usize, gy: usize, gg: usize, gu: us
     store<f32>(gg + o, y * uu * s * (1 + v * (1 - s)));
     store<f32>(gu + o, y * v * s);
   }
-}
-
-@inline function fmix4(h: v128): v128 {
-  h = v128.xor(h, i32x4.shr_u(h, 16));
-  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
-  h = v128.xor(h, i32x4.shr_u(h, 13));
-  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
-  return v128.xor(h, i32x4.shr_u(h, 16));
-}
-
-/**
- * Inverted dropout, bit-identical to the ref kernel: element i is kept iff
- * fmix32((i·0x9E3779B1) XOR key) >>> 8 >= threshold (= ceil(p·2²⁴), so the test is exact in
- * integers) and then scaled in f64 as the ref does. key = fmix32(seed), computed by the caller.
- */
-export function dropout(x: usize, out: usize, scale: f64, threshold: u32, key: u32, start: i32, end: i32, _scratch: usize): void {
-  const kv = i32x4.splat(key);
-  const tv = i32x4.splat(threshold);
-  const golden = i32x4.splat(0x9e3779b1);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const idx = i32x4(i, i + 1, i + 2, i + 3);
-    const h = fmix4(v128.xor(i32x4.mul(idx, golden), kv));
-    const keep = i32x4.ge_u(i32x4.shr_u(h, 8), tv);
-    const o = <usize>i << 2;
-    const v = v128.load(x + o);
-    const lo = f64x2.mul(f64x2.promote_low_f32x4(v), f64x2.splat(scale));
-    const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), f64x2.splat(scale));
-    const scaled = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-    v128.store(out + o, v128.and(scaled, keep));
-  }
-  for (; i < end; i++) {
-    let h: u32 = (<u32>i * 0x9e3779b1) ^ key;
-    h ^= h >>> 16;
-    h *= 0x85ebca6b;
-    h ^= h >>> 13;
-    h *= 0xc2b2ae35;
-    h ^= h >>> 16;
-    const o = <usize>i << 2;
-    store<f32>(out + o, (h >>> 8) >= threshold ? <f32>(<f64>load<f32>(x + o) * scale) : 0);
-  }
-}
-
-/** PyTorch-order AdamW; decay = 1 - lr·wd, bc1/bc2 the bias corrections (computed by the caller). */
-export function adamw(param: usize, grad: usize, m: usize, v: usize, lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32, start: i32, end: i32, _scratch: usize): void {
-  const vb1 = f32x4.splat(b1), vb1c = f32x4.splat(1 - b1);
-  const vb2 = f32x4.splat(b2), vb2c = f32x4.splat(1 - b2);
-  const vlr = f32x4.splat(lr), veps = f32x4.splat(eps), vdec = f32x4.splat(decay);
-  const vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize>i << 2;
-    const g = v128.load(grad + o);
-    const mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, g));
-    const vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(g, g)));
-    v128.store(m + o, mi);
-    v128.store(v + o, vi);
-    const upd = f32x4.div(f32x4.mul(vlr, f32x4.div(mi, vbc1)), f32x4.add(f32x4.sqrt(f32x4.div(vi, vbc2)), veps));
-    v128.store(param + o, f32x4.sub(f32x4.mul(v128.load(param + o), vdec), upd));
-  }
-  for (; i < end; i++) {
-    const o = <usize>i << 2;
-    const g = load<f32>(grad + o);
-    const mi = b1 * load<f32>(m + o) + (1 - b1) * g;
-    const vi = b2 * load<f32>(v + o) + (1 - b2) * g * g;
-    store<f32>(m + o, mi);
-    store<f32>(v + o, vi);
-    store<f32>(param + o, load<f32>(param + o) * decay - (lr * (mi / bc1)) / (Mathf.sqrt(vi / bc2) + eps));
-  }
-}
-
-/** Σ x² over [start, end) in f64, stored as f64 at scratch. */
-export function sum_squares(x: usize, start: i32, end: i32, scratch: usize): void {
-  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const v = v128.load(x + (<usize>i << 2));
-    const lo = f64x2.promote_low_f32x4(v);
-    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-    s0 = f64x2.add(s0, f64x2.mul(lo, lo));
-    s1 = f64x2.add(s1, f64x2.mul(hi, hi));
-  }
-  const t = f64x2.add(s0, s1);
-  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
-  for (; i < end; i++) {
-    const v = <f64>load<f32>(x + (<usize>i << 2));
-    s += v * v;
-  }
-  store<f64>(scratch, s);
 }
 
 // ---- casts ------------------------------------------------------------------------------------

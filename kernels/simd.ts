@@ -1,7 +1,7 @@
-// The SIMD shim every kernel is written against: 4-lane f32 load/store/fma/horizontal sum, the
-// bf16/f16 -> f32 widening (scalar and 4-lane) and a 4x4 transpose. The same sources build twice:
-// with relaxed SIMD enabled fma4 is f32x4.relaxed_madd (a real FMA), otherwise mul + add.
-// No kernels live here, and nothing here touches memory beyond the pointers it is given.
+// The SIMD shim every kernel is written against: 4-lane f32 load/store/fma/horizontal sum and max,
+// e^x and sigmoid, bf16/f16 -> f32 widening (scalar and 4-lane), a 4x4 transpose and a row max.
+// The same sources build twice: with relaxed SIMD enabled fma4 is f32x4.relaxed_madd (a real FMA),
+// otherwise mul + add. No kernels live here; nothing here touches memory beyond the pointers given.
 
 @inline export function load4(p: usize): v128 {
   return v128.load(p);
@@ -127,4 +127,16 @@ export const DT_F16: i32 = 2;
 }
 @inline export function tr3(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
   return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 2, 3, 6, 7);
+}
+
+// ---- row helpers shared by kernel families -------------------------------------------------
+
+/** Max over one f32 row of dim elements (-Infinity for an empty row). */
+@inline export function rowMax(p: usize, dim: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) m = f32x4.max(m, v128.load(p + (<usize>j << 2)));
+  let s = hmax4(m);
+  for (; j < dim; j++) s = max(s, load<f32>(p + (<usize>j << 2)));
+  return s;
 }

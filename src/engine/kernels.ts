@@ -116,8 +116,11 @@ export interface Kernels {
   fill(out: AnyArray, value: number): void;
   /** Converts between storage types (f32 <-> bf16/f16 with round-to-nearest-even, i32 <-> f32). */
   cast(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void;
+  /** out = silu(g) · u. */
+  swiglu(g: F32, u: F32, out: F32): void;
+  swigluBackward(g: F32, u: F32, gy: F32, gg: F32, gu: F32): void;
 
-  // ---- reductions and movement -------------------------------------------------------------
+  // ---- movement: reductions, copies, embeddings -----------------------------------------------
   /** x viewed as [outer, len, inner]; out[o, i] = op over l of x[o, l, i]. */
   reduce(op: ReduceOp, x: F32, out: F32, outer: number, len: number, inner: number): void;
   /** Gradient of reduce max: gy[o, i] flows to the first l attaining the max; other gx are 0. */
@@ -143,13 +146,12 @@ export interface Kernels {
     accumulate: boolean,
   ): void;
 
-  // ---- embeddings ---------------------------------------------------------------------------
   /** out[i, :] = table[ids[i], :] widened to f32; table is [rows, dim] of tableDtype. */
   gather(table: AnyArray, tableDtype: DType, ids: I32, out: F32, dim: number): void;
   /** Accumulates: gTable[ids[i], :] += g[i, :]. */
   scatterAdd(g: F32, ids: I32, gTable: F32, dim: number): void;
 
-  // ---- normalisation ------------------------------------------------------------------------
+  // ---- norm ---------------------------------------------------------------------------------
   /** RMSNorm over rows of length dim: out = x / sqrt(mean(x²) + eps) · w; rstd (may be null) gets 1/rms. */
   rmsnorm(x: F32, w: F32, out: F32, rstd: F32 | null, rows: number, dim: number, eps: number): void;
   /** gx written; gw accumulates Σ_rows gy·x·rstd. */
@@ -189,7 +191,7 @@ export interface Kernels {
   /** gx written; gw, gb accumulate. */
   groupnormBackward(x: F32, w: F32, mean: F32, rstd: F32, gy: F32, gx: F32, gw: F32, gb: F32, n: number, c: number, hw: number, groups: number): void;
 
-  // ---- softmax, attention, position ---------------------------------------------------------
+  // ---- attention: softmax, attention, position ------------------------------------------------
   softmax(x: F32, out: F32, rows: number, dim: number): void;
   softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, dim: number): void;
   /**
@@ -207,12 +209,7 @@ export interface Kernels {
    */
   rope(x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void;
 
-  // ---- activations with two inputs ------------------------------------------------------------
-  /** out = silu(g) · u. */
-  swiglu(g: F32, u: F32, out: F32): void;
-  swigluBackward(g: F32, u: F32, gy: F32, gg: F32, gu: F32): void;
-
-  // ---- convolution and resampling -----------------------------------------------------------
+  // ---- conv: convolution and resampling -------------------------------------------------------
   /** x [n, cin, h, w], w [cout, cin, kh, kw], b [cout] or null, out [n, cout, outH, outW]; zero padding. */
   conv2d(x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams): void;
   /** Any of gx, gw, gb may be null (not needed); those given are written (not accumulated). */
@@ -221,7 +218,7 @@ export interface Kernels {
   upsampleNearest(x: F32, out: F32, planes: number, h: number, w: number, factor: number): void;
   upsampleNearestBackward(gy: F32, gx: F32, planes: number, h: number, w: number, factor: number): void;
 
-  // ---- regularisation and loss --------------------------------------------------------------
+  // ---- loss: regularisation and loss ----------------------------------------------------------
   /**
    * Inverted dropout with a counter-based hash: element i is kept iff hash(seed, i) ≥ p, kept values
    * scaled by 1/(1-p). Deterministic in (seed, i), so the backward pass is the same call on gy.
@@ -238,7 +235,7 @@ export interface Kernels {
    */
   crossEntropyBackward(logits: F32, targets: I32, lse: F32, gLogits: F32, rows: number, vocab: number, ignoreIndex: number, ceScale: number, zScale: number): void;
 
-  // ---- optimiser ----------------------------------------------------------------------------
+  // ---- optim --------------------------------------------------------------------------------
   /** In-place AdamW with decoupled weight decay over n elements of param/grad/m/v. */
   adamw(param: F32, grad: F32, m: F32, v: F32, p: AdamWParams): void;
   /** Σ x² in float64 accumulation (for global grad-norm clipping). */
@@ -246,3 +243,53 @@ export interface Kernels {
 }
 
 export type KernelName = keyof Kernels;
+
+/**
+ * Kernel families: each family is one file of that name in backends/ref/, in backends/wasm/kernels/
+ * (the native wrappers, for the kernels that have one) and in kernels/ (the AssemblyScript exports),
+ * so a kernel's twins are found by its family name.
+ */
+export type KernelFamily = 'matmul' | 'elementwise' | 'movement' | 'norm' | 'attention' | 'conv' | 'loss' | 'optim';
+
+/** The family of every kernel (complete: a kernel added to `Kernels` without a family is a compile error). */
+export const KERNEL_FAMILY = {
+  gemm: 'matmul',
+  binary: 'elementwise',
+  unary: 'elementwise',
+  unaryBackward: 'elementwise',
+  affine: 'elementwise',
+  fill: 'elementwise',
+  cast: 'elementwise',
+  swiglu: 'elementwise',
+  swigluBackward: 'elementwise',
+  reduce: 'movement',
+  reduceMaxBackward: 'movement',
+  broadcast: 'movement',
+  permute: 'movement',
+  copyAxis: 'movement',
+  gather: 'movement',
+  scatterAdd: 'movement',
+  rmsnorm: 'norm',
+  rmsnormBackward: 'norm',
+  layernorm: 'norm',
+  layernormBackward: 'norm',
+  groupnorm: 'norm',
+  groupnormBackward: 'norm',
+  softmax: 'attention',
+  softmaxBackward: 'attention',
+  attention: 'attention',
+  attentionBackward: 'attention',
+  rope: 'attention',
+  conv2d: 'conv',
+  conv2dBackward: 'conv',
+  upsampleNearest: 'conv',
+  upsampleNearestBackward: 'conv',
+  dropout: 'loss',
+  crossEntropy: 'loss',
+  crossEntropyBackward: 'loss',
+  adamw: 'optim',
+  sumSquares: 'optim',
+} as const satisfies Record<KernelName, KernelFamily>;
+
+/** The kernels of one family, as a slice of the `Kernels` table (what each ref family file exports). */
+export type FamilyKernels<F extends KernelFamily> = Pick<Kernels, { [K in KernelName]: (typeof KERNEL_FAMILY)[K] extends F ? K : never }[KernelName]>;

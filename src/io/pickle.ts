@@ -5,7 +5,7 @@
 // storage bytes (torch-zip.node.ts), sparse/quantized/nested tensors, out-of-band buffers, extensions.
 
 import { FormatError, fmtShape } from '../util/errors.js';
-import { type StDType, ST_DTYPES } from './safetensors.js';
+import type { StDType } from './safetensors.js';
 
 /** A persistent storage reference: ('storage', StorageClass, key, location, numel) as torch writes it. */
 export interface StorageRef {
@@ -48,7 +48,7 @@ export class PyTuple {
 }
 
 /** Python set / frozenset (pure data, protocol 4 opcodes). */
-export class PySet {
+class PySet {
   constructor(readonly items: PyValue[], readonly frozen: boolean) {}
 }
 
@@ -106,7 +106,7 @@ const CALLABLES = new Set([
 ]);
 
 /** The allow-listed globals in words, for error messages. */
-export const ALLOWED_GLOBALS =
+const ALLOWED_GLOBALS =
   'collections.OrderedDict, torch._utils._rebuild_tensor[_v2], torch._utils._rebuild_parameter[_with_state], ' +
   'torch.Size, torch.<Type>Storage, torch.<dtype>, _codecs.encode';
 
@@ -129,7 +129,7 @@ const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
 
 /** Default persistent loader for torch.save: ('storage', torch.XStorage, key, location, numel). */
-export function torchPersistentLoad(pid: PyValue): StorageRef {
+function torchPersistentLoad(pid: PyValue): StorageRef {
   const items = pid instanceof PyTuple ? pid.items : null;
   if (!items || items.length < 5 || items[0] !== 'storage') {
     throw new FormatError(`unsupported persistent id ${describe(pid)} (expected ('storage', StorageType, key, location, numel))`);
@@ -148,7 +148,7 @@ function isGlobal(v: unknown): v is PyGlobal {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'global';
 }
 
-export function isTensorRef(v: unknown): v is TensorRef {
+function isTensorRef(v: unknown): v is TensorRef {
   return typeof v === 'object' && v !== null && !(v instanceof Map) && (v as { kind?: unknown }).kind === 'tensor';
 }
 
@@ -572,11 +572,6 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): PyValue 
         fail('unknown opcode');
     }
   }
-}
-
-/** Element bytes of a torch dtype. */
-export function elementBytes(dtype: StDType): number {
-  return ST_DTYPES[dtype].bytes;
 }
 
 /** Returns the dict's str->tensor entries (a state dict); other entries go to `skipped` with a reason. */

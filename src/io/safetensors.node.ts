@@ -12,7 +12,6 @@ import {
   type StDType,
   type StHeader,
   type TensorToWrite,
-  ST_DTYPES,
   engineDType,
   parseHeaderJson,
   readHeaderLength,
@@ -21,9 +20,7 @@ import {
   toStDType,
   widenToF32,
 } from './safetensors.js';
-
-/** Largest byte count passed to one readSync/writeSync call. */
-export const IO_CHUNK_BYTES = 1 << 30;
+import { IO_CHUNK_BYTES, openForRead, readFully } from './file-range.node.js';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -51,39 +48,14 @@ interface OpenFile {
 }
 
 function openFile(file: string): OpenFile {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new FormatError(`${file}: cannot open (${(e as Error).message})`);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
+  return openForRead(file, (fd, size) => {
     const first8 = new Uint8Array(8);
     if (size >= 8) readFully(fd, first8, 0, file, 'header length', 8);
     const len = readHeaderLength(first8, size, file);
     const json = new Uint8Array(len);
     readFully(fd, json, 8, file, 'header', IO_CHUNK_BYTES);
     return { path: file, fd, header: parseHeaderJson(json, size, file) };
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
-  }
-}
-
-/** Positioned reads into dest in chunks of at most `chunk` bytes (no whole-file buffers); a short read is a FormatError. */
-export function readFully(fd: number, dest: Uint8Array, position: number, file: string, what: string, chunk = IO_CHUNK_BYTES): void {
-  let done = 0;
-  while (done < dest.byteLength) {
-    const want = Math.min(chunk, dest.byteLength - done);
-    const n = fs.readSync(fd, dest, done, want, position + done);
-    if (n <= 0) {
-      throw new FormatError(
-        `${file}: ${what}: short read at byte ${position + done} (got ${done} of ${dest.byteLength} bytes; file truncated?)`,
-      );
-    }
-    done += n;
-  }
+  });
 }
 
 function readJson(file: string): unknown {
@@ -477,9 +449,4 @@ export function saveSharded(dir: string, tensors: readonly TensorToWrite[], opts
     if (f === SINGLE_FILE || f === INDEX_FILE || SHARD_RE.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   }
   return { files: names, index: names.length > 1 ? path.join(dir, INDEX_FILE) : null, totalSize };
-}
-
-/** Bytes per element of a safetensors dtype (re-exported for callers that only import the Node side). */
-export function dtypeBytes(d: StDType): number {
-  return ST_DTYPES[d].bytes;
 }

@@ -52,15 +52,10 @@ export const ST_DTYPES: { readonly [K in StDType]: StDTypeInfo } = {
 const ENGINE_TO_ST: { readonly [D in ScalarDType]: StDType } = { f32: 'F32', bf16: 'BF16', f16: 'F16', i32: 'I32' };
 
 /** Safetensors refuses headers above 100 MB; so do we (a corrupt length must not allocate gigabytes). */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
-export function isStDType(s: string): s is StDType {
+function isStDType(s: string): s is StDType {
   return Object.prototype.hasOwnProperty.call(ST_DTYPES, s);
-}
-
-/** Engine dtype -> safetensors dtype name. */
-export function stDTypeOf(d: ScalarDType): StDType {
-  return ENGINE_TO_ST[d];
 }
 
 /** Accepts either an engine dtype ('f32') or a safetensors name ('F32', case-insensitive). */
@@ -101,7 +96,7 @@ export interface StHeader {
   readonly metadata: Readonly<Record<string, string>> | null;
 }
 
-export function numel(shape: readonly number[]): number {
+function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
@@ -363,7 +358,7 @@ export interface TensorCheckOptions {
 }
 
 /** The problems checkTensors would report, as lists (empty lists = all good). */
-export function diffTensors(
+function diffTensors(
   expected: ReadonlyMap<string, readonly number[]>,
   found: FoundTensors,
   opts: TensorCheckOptions = {},

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { ChameleonError, FormatError, fmtShape } from '../util/errors.js';
 import { type StDType, ST_DTYPES, widenToF32 } from './safetensors.js';
-import { readFully } from './safetensors.node.js';
+import { openForRead, readFully } from './file-range.node.js';
 import {
   type PyValue,
   type TensorRef,
@@ -20,7 +20,6 @@ import {
   unpickle,
 } from './pickle.js';
 
-/** Largest byte count of one positioned read. */
 /** Deflated entries are inflated in memory; refuse silly sizes. */
 const MAX_INFLATE = 1 << 30;
 /** data.pkl larger than this is not a state dict we understand. */
@@ -64,7 +63,7 @@ function u64(dv: DataView, off: number, file: string): number {
 }
 
 /** Parses the central directory of an open zip file (positioned reads only). */
-export function readZipDirectory(fd: number, size: number, file: string): Map<string, ZipEntry> {
+function readZipDirectory(fd: number, size: number, file: string): Map<string, ZipEntry> {
   if (size < 22) throw new FormatError(`${file}: not a zip file (${size} bytes, shorter than an end-of-central-directory record)`);
   const head = new Uint8Array(4);
   readFully(fd, head, 0, file, 'signature');
@@ -201,18 +200,7 @@ export class TorchCheckpoint {
 
   /** Opens a checkpoint: reads the central directory and data.pkl only. */
   static open(file: string, opts: TorchOpenOptions = {}): TorchCheckpoint {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      throw new FormatError(`${file}: cannot open (${(e as Error).message})`);
-    }
-    try {
-      return new TorchCheckpoint(file, fd, fs.fstatSync(fd).size, opts);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
+    return openForRead(file, (fd, size) => new TorchCheckpoint(file, fd, size, opts));
   }
 
   private rec(rel: string): string {
@@ -395,9 +383,4 @@ function gather(span: Uint8Array, dest: Uint8Array, shape: readonly number[], st
       idx[d] = 0;
     }
   }
-}
-
-/** Opens a PyTorch zip checkpoint (shorthand for TorchCheckpoint.open). */
-export function openTorchCheckpoint(file: string, opts: TorchOpenOptions = {}): TorchCheckpoint {
-  return TorchCheckpoint.open(file, opts);
 }

@@ -10,6 +10,7 @@ import { refKernels } from '../../src/engine/backends/ref/index.js';
 import { f32ToBf16, f32ToF16 } from '../../src/engine/dtype.js';
 import type { GemmParams } from '../../src/engine/kernels.js';
 import { KernelError } from '../../src/util/errors.js';
+import { KernelMemoryError } from '../../src/engine/memory.js';
 
 let seed = 12345;
 function rand(): number {
@@ -187,22 +188,23 @@ for (const threads of [1, 2]) {
       assertClose(y, wantY, 1e-5, 'matvec');
     });
 
-    it('falls back to ref for arrays outside wasm memory', () => {
+    it('refuses arrays outside wasm memory by kernel and memory name (no silent ref fallback)', () => {
       const m = 6, n = 10, k = 12;
       const a = Float32Array.from({ length: m * k }, rand);
       const b = Float32Array.from({ length: n * k }, rand);
       const c = new Float32Array(m * n);
-      const want = new Float32Array(m * n);
       const p: GemmParams = { batch: 1, m, n, k, transA: false, transB: true, aStride: 0, bStride: 0, cStride: 0, bDtype: 'f32', accumulate: false };
-      refKernels.gemm(a, b, want, p);
-      be.kernels.gemm(a, b, c, p);
-      assert.deepEqual(c, want);
+      const refused = (kernel: string) => (err: unknown) =>
+        err instanceof KernelMemoryError && err.kernel === kernel && /an unregistered ArrayBuffer/.test(err.message);
+      assert.throws(() => be.kernels.gemm(a, b, c, p), refused('gemm'));
+      assert.deepEqual(c, new Float32Array(m * n), 'nothing was written');
       const x = f32(be, 50);
       const out = new Float32Array(50);
-      be.kernels.unary('exp', x, out);
-      const wantOut = new Float32Array(50);
-      refKernels.unary('exp', x, wantOut);
-      assert.deepEqual(out, wantOut);
+      assert.throws(() => be.kernels.unary('exp', x, out), refused('unary'));
+      // A kernel the wasm backend runs as the ref kernel over its memory addresses any array.
+      const moved = new Float32Array(50);
+      be.kernels.permute(x, moved, [5, 10], [0, 1]);
+      assert.deepEqual(moved, x);
     });
 
     it('a trap in a kernel throws KernelError naming it, and the pool keeps working', () => {

@@ -3,11 +3,11 @@
 // sums and weighted sums are float64. No blocking or online softmax: one query row at a time.
 // The forward also reads bf16 keys/values (a half-size KV cache), widened through a lookup table.
 
-import type { AttentionParams, F32, I32 } from '../../kernels.js';
+import type { AttentionParams, F32, FamilyKernels, I32 } from '../../kernels.js';
 import { bf16Table } from './util.js';
 
 /** Row softmax with the row max subtracted; a row whose max is -Infinity (all masked) becomes zeros. */
-export function softmax(x: F32, out: F32, rows: number, dim: number): void {
+function softmax(x: F32, out: F32, rows: number, dim: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     let mx = -Infinity;
@@ -24,7 +24,7 @@ export function softmax(x: F32, out: F32, rows: number, dim: number): void {
 }
 
 /** gx = y ⊙ (gy − Σ y·gy) per row. */
-export function softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, dim: number): void {
+function softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, dim: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     let d = 0;
@@ -64,7 +64,7 @@ function visibleKeys(p: AttentionParams, b: number, t: number, vis: Uint8Array):
  * h' = floor(h / (hq/hkv)). probs [B, hq, tq, tk] (if given) gets the probabilities, 0 where masked;
  * a query with no visible key gets out = 0 and a zero probs row.
  */
-export function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
+function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
   const { batch, tq, tk, hq, hkv, dim, scale, kvBatchStride } = p;
   // bf16 keys/values read through the widening table; f32 through an identity (same loop).
   const table = p.kvDtype === 'bf16' ? bf16Table() : null;
@@ -130,7 +130,7 @@ export function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, ou
  * kv head and over queries). gq is [B, tq, hq, D]; gk, gv are written dense [B, tk, hkv, D] even when
  * k, v use a larger kvBatchStride. Masked keys have P = 0 and receive nothing from that query.
  */
-export function attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
+function attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
   const { batch, tq, tk, hq, hkv, dim, scale, kvBatchStride } = p;
   const group = hq / hkv;
   const kvRow = hkv * dim;
@@ -188,7 +188,7 @@ export function attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32,
  * Frequencies and angles are rounded to f32 as Hugging Face computes them (inv_freq_i =
  * 1/theta^(2i/dim), angle = pos·inv_freq_i, cos/sin of the f32 angle, all fp32). out may alias x.
  */
-export function rope(x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
+function rope(x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
   const half = dim >> 1;
   const invFreq = new Float32Array(half);
   for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.fround(theta ** Math.fround((2 * i) / dim));
@@ -216,3 +216,6 @@ export function rope(x: F32, out: F32, positions: I32, batch: number, t: number,
     }
   }
 }
+
+/** The attention family of the ref kernel table. */
+export const attentionKernels: FamilyKernels<'attention'> = { softmax, softmaxBackward, attention, attentionBackward, rope };

@@ -2,7 +2,7 @@
 // pads, square stride, no dilation or groups) with its backward, and integer-factor nearest-neighbour
 // upsampling. Direct loops over kernel taps with a float64 output-plane accumulator; no im2col.
 
-import type { Conv2dParams, F32 } from '../../kernels.js';
+import type { Conv2dParams, F32, FamilyKernels } from '../../kernels.js';
 
 /**
  * For each tap kk < taps: the output indices o whose input index o·stride − pad + kk lies in [0, size),
@@ -25,7 +25,7 @@ function validRanges(taps: number, stride: number, pad: number, size: number, ou
  * out[n, co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[n, ci, oy·stride − padT + ky,
  * ox·stride − padL + kx], taps outside the input read 0. padB/padR only shape outH/outW.
  */
-export function conv2d(x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams): void {
+function conv2d(x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams): void {
   const { n, cin, h, w: wid, cout, kh, kw, stride, padT, padL, outH, outW } = p;
   const ry = validRanges(kh, stride, padT, h, outH);
   const rx = validRanges(kw, stride, padL, wid, outW);
@@ -63,7 +63,7 @@ export function conv2d(x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams)
  * gx[n, ci, iy, ix] = Σ w[co, ci, ky, kx] · gy[n, co, oy, ox] over the taps that read (iy, ix).
  * Each non-null output is written (not accumulated).
  */
-export function conv2dBackward(x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, gb: F32 | null, p: Conv2dParams): void {
+function conv2dBackward(x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, gb: F32 | null, p: Conv2dParams): void {
   const { n, cin, h, w: wid, cout, kh, kw, stride, padT, padL, outH, outW } = p;
   const ry = validRanges(kh, stride, padT, h, outH);
   const rx = validRanges(kw, stride, padL, wid, outW);
@@ -137,7 +137,7 @@ export function conv2dBackward(x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 
 }
 
 /** out[p, oy, ox] = x[p, floor(oy / factor), floor(ox / factor)]; out is [planes, h·factor, w·factor]. */
-export function upsampleNearest(x: F32, out: F32, planes: number, h: number, w: number, factor: number): void {
+function upsampleNearest(x: F32, out: F32, planes: number, h: number, w: number, factor: number): void {
   const ow = w * factor;
   for (let pl = 0; pl < planes; pl++) {
     const xo = pl * h * w;
@@ -155,7 +155,7 @@ export function upsampleNearest(x: F32, out: F32, planes: number, h: number, w: 
 }
 
 /** gx[p, y, x] = Σ of gy over its factor×factor block (written). */
-export function upsampleNearestBackward(gy: F32, gx: F32, planes: number, h: number, w: number, factor: number): void {
+function upsampleNearestBackward(gy: F32, gx: F32, planes: number, h: number, w: number, factor: number): void {
   const ow = w * factor;
   for (let pl = 0; pl < planes; pl++) {
     const go = pl * h * factor * ow;
@@ -172,3 +172,6 @@ export function upsampleNearestBackward(gy: F32, gx: F32, planes: number, h: num
     }
   }
 }
+
+/** The conv family of the ref kernel table. */
+export const convKernels: FamilyKernels<'conv'> = { conv2d, conv2dBackward, upsampleNearest, upsampleNearestBackward };

@@ -1,10 +1,10 @@
 // Reference elementwise kernels: strided binary ops with broadcasting, unary ops and their gradients,
-// affine, fill and dtype casts. The op switch sits outside every element loop. Not here: ops with
-// two tensor inputs and fused math (swiglu lives in loss.ts), reductions (movement.ts).
+// affine, fill, dtype casts and SwiGLU (forward and backward). The op switch sits outside every
+// element loop. Not here: reductions (movement.ts), row-wise ops such as softmax (attention.ts).
 
 import type { AnyArray, DType } from '../../dtype.js';
 import { TYPE_TRAITS, f32ToBf16, f32ToF16, isScalarDType } from '../../dtype.js';
-import type { BinaryOp, F32, UnaryOp } from '../../kernels.js';
+import type { BinaryOp, F32, FamilyKernels, UnaryOp } from '../../kernels.js';
 import { coalesce, numel, widenRun } from './util.js';
 
 /** out[o + j] = a[ao + j·sa] op b[bo + j·sb] for j < len. */
@@ -33,7 +33,7 @@ function binaryRun(op: BinaryOp, a: F32, ao: number, sa: number, b: F32, bo: num
 }
 
 /** out[idx] = a[idx·aStrides] op b[idx·bStrides] over outShape (out dense). */
-export function binary(
+function binary(
   op: BinaryOp,
   a: F32,
   b: F32,
@@ -67,7 +67,7 @@ export function binary(
   }
 }
 
-export function unary(op: UnaryOp, x: F32, out: F32): void {
+function unary(op: UnaryOp, x: F32, out: F32): void {
   const n = x.length;
   switch (op) {
     case 'neg':
@@ -113,7 +113,7 @@ export function unary(op: UnaryOp, x: F32, out: F32): void {
  * gx = gy · f'(x). The derivative is taken from y = f(x) for exp, sqrt, rsqrt, sigmoid and tanh, and
  * from x for log, silu, square, relu and abs (neg reads neither). relu'(0) = 0 and abs'(0) = 0.
  */
-export function unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, gx: F32): void {
+function unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, gx: F32): void {
   const n = gy.length;
   switch (op) {
     case 'neg':
@@ -162,13 +162,13 @@ export function unaryBackward(op: UnaryOp, x: F32, y: F32, gy: F32, gx: F32): vo
 }
 
 /** out = x · mul + add. */
-export function affine(x: F32, out: F32, mul: number, add: number): void {
+function affine(x: F32, out: F32, mul: number, add: number): void {
   const n = x.length;
   for (let i = 0; i < n; i++) out[i] = x[i] * mul + add;
 }
 
 /** Sets every element of out to value, stored as the array's element type (raw bits for bf16/f16). */
-export function fill(out: AnyArray, value: number): void {
+function fill(out: AnyArray, value: number): void {
   out.fill(value);
 }
 
@@ -238,7 +238,7 @@ function castBlocked(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType)
  * exact, f32 -> i32 truncates toward zero (saturating, NaN -> 0), i32 -> f32 rounds to nearest.
  * Other pairs go through f32; equal dtypes copy.
  */
-export function cast(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void {
+function cast(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType): void {
   if (!isScalarDType(xDtype) || !isScalarDType(outDtype)) {
     castBlocked(x, xDtype, out, outDtype);
     return;
@@ -261,3 +261,26 @@ export function cast(x: AnyArray, xDtype: DType, out: AnyArray, outDtype: DType)
   widenRun(x, xDtype, 0, wide, 0, n);
   castFromF32(wide, out, outDtype);
 }
+
+/** out = silu(g) · u = g·u / (1 + e^−g). */
+function swiglu(g: F32, u: F32, out: F32): void {
+  const n = g.length;
+  for (let i = 0; i < n; i++) {
+    const v = g[i];
+    out[i] = (v / (1 + Math.exp(-v))) * u[i];
+  }
+}
+
+/** gg = gy · u · silu'(g) with silu'(g) = s·(1 + g·(1 − s)), s = sigmoid(g); gu = gy · silu(g). Both written. */
+function swigluBackward(g: F32, u: F32, gy: F32, gg: F32, gu: F32): void {
+  const n = g.length;
+  for (let i = 0; i < n; i++) {
+    const v = g[i];
+    const s = 1 / (1 + Math.exp(-v));
+    gg[i] = gy[i] * u[i] * s * (1 + v * (1 - s));
+    gu[i] = gy[i] * v * s;
+  }
+}
+
+/** The elementwise family of the ref kernel table. */
+export const elementwiseKernels: FamilyKernels<'elementwise'> = { binary, unary, unaryBackward, affine, fill, cast, swiglu, swigluBackward };

@@ -1,59 +1,36 @@
 // The ref backend: every kernel of the `Kernels` contract in plain TypeScript (the readable spec the
 // wasm backend is tested against and falls back to), over ordinary ArrayBuffers, single-threaded.
-// This file only assembles the kernel table and the memory bookkeeping; the math is in the siblings.
+// This file only assembles the kernel table and the memory bookkeeping; the math is in one file per
+// kernel family (KERNEL_FAMILY in kernels.ts).
 // The kernels only index their arrays, so they also run over Float64Array storage (the float64 oracle).
 
 import type { Backend } from '../../backend.js';
 import { HostMemory, type MemoryRegion } from '../../memory.js';
 import type { KernelName, Kernels } from '../../kernels.js';
-import { attention, attentionBackward, rope, softmax, softmaxBackward } from './attention.js';
-import { conv2d, conv2dBackward, upsampleNearest, upsampleNearestBackward } from './conv.js';
-import { affine, binary, cast, fill, unary, unaryBackward } from './elementwise.js';
-import { adamw, crossEntropy, crossEntropyBackward, dropout, sumSquares, swiglu, swigluBackward } from './loss.js';
-import { gemm } from './matmul.js';
-import { broadcast, copyAxis, gather, permute, reduce, reduceMaxBackward, scatterAdd } from './movement.js';
-import { groupnorm, groupnormBackward, layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
+import { attentionKernels } from './attention.js';
+import { convKernels } from './conv.js';
+import { elementwiseKernels } from './elementwise.js';
+import { lossKernels } from './loss.js';
+import { matmulKernels } from './matmul.js';
+import { movementKernels } from './movement.js';
+import { normKernels } from './norm.js';
+import { optimKernels } from './optim.js';
 
-export { dropoutKey, dropoutUniform } from './loss.js';
+export { dropoutUniform } from './loss.js';
 
-/** The reference kernel table; typed as `Kernels`, so a missing kernel is a compile error. */
+/**
+ * The reference kernel table, one object per family file (each typed as that family's slice of
+ * `Kernels`); typed as `Kernels`, so a missing kernel is a compile error.
+ */
 export const refKernels: Kernels = {
-  gemm,
-  binary,
-  unary,
-  unaryBackward,
-  affine,
-  fill,
-  cast,
-  reduce,
-  reduceMaxBackward,
-  broadcast,
-  permute,
-  copyAxis,
-  gather,
-  scatterAdd,
-  rmsnorm,
-  rmsnormBackward,
-  layernorm,
-  layernormBackward,
-  groupnorm,
-  groupnormBackward,
-  softmax,
-  softmaxBackward,
-  attention,
-  attentionBackward,
-  rope,
-  swiglu,
-  swigluBackward,
-  conv2d,
-  conv2dBackward,
-  upsampleNearest,
-  upsampleNearestBackward,
-  dropout,
-  crossEntropy,
-  crossEntropyBackward,
-  adamw,
-  sumSquares,
+  ...matmulKernels,
+  ...elementwiseKernels,
+  ...movementKernels,
+  ...normKernels,
+  ...attentionKernels,
+  ...convKernels,
+  ...lossKernels,
+  ...optimKernels,
 };
 
 /** A ref backend: one thread, every kernel native, each reserve() a fresh zero-filled ArrayBuffer. */

@@ -1,8 +1,8 @@
-// Reference training kernels: counter-hash inverted dropout, cross entropy with logsumexp (and the
-// z-loss-aware backward), SwiGLU, AdamW and Σx². Everything elementwise or per row; the dropout hash
-// is part of the contract (the wasm backend must produce the same mask). No optimiser state layout here.
+// Reference loss and regularisation kernels: counter-hash inverted dropout, and cross entropy with
+// logsumexp (and the z-loss-aware backward), per row in float64. The dropout hash is part of the
+// contract (the wasm backend must produce the same mask), so its key and uniform are exported.
 
-import type { AdamWParams, F32, I32 } from '../../kernels.js';
+import type { F32, FamilyKernels, I32 } from '../../kernels.js';
 
 /** murmur3's 32-bit finaliser: a bijective avalanche mix of a uint32. */
 function fmix32(h: number): number {
@@ -29,7 +29,7 @@ export function dropoutUniform(seed: number, i: number): number {
 }
 
 /** out[i] = dropoutUniform(seed, i) ≥ p ? x[i] / (1 − p) : 0. p ≥ 1 drops everything. */
-export function dropout(x: F32, out: F32, p: number, seed: number): void {
+function dropout(x: F32, out: F32, p: number, seed: number): void {
   const n = x.length;
   if (p >= 1) {
     out.fill(0, 0, n);
@@ -44,7 +44,7 @@ export function dropout(x: F32, out: F32, p: number, seed: number): void {
 }
 
 /** lse[r] = logsumexp(z[r, :]); losses[r] = lse[r] − z[r, t_r], or 0 when t_r is ignoreIndex. */
-export function crossEntropy(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number): void {
+function crossEntropy(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * vocab;
     let mx = -Infinity;
@@ -62,7 +62,7 @@ export function crossEntropy(logits: F32, targets: I32, losses: F32, lse: F32, r
  * gLogits[r, j] = exp(z[r, j] − lse[r]) · (ceScale + zScale · lse[r]) − [j = t_r] · ceScale, and 0 for
  * rows whose target is ignoreIndex. Uses the saved lse.
  */
-export function crossEntropyBackward(
+function crossEntropyBackward(
   logits: F32,
   targets: I32,
   lse: F32,
@@ -87,51 +87,5 @@ export function crossEntropyBackward(
   }
 }
 
-/** out = silu(g) · u = g·u / (1 + e^−g). */
-export function swiglu(g: F32, u: F32, out: F32): void {
-  const n = g.length;
-  for (let i = 0; i < n; i++) {
-    const v = g[i];
-    out[i] = (v / (1 + Math.exp(-v))) * u[i];
-  }
-}
-
-/** gg = gy · u · silu'(g) with silu'(g) = s·(1 + g·(1 − s)), s = sigmoid(g); gu = gy · silu(g). Both written. */
-export function swigluBackward(g: F32, u: F32, gy: F32, gg: F32, gu: F32): void {
-  const n = g.length;
-  for (let i = 0; i < n; i++) {
-    const v = g[i];
-    const s = 1 / (1 + Math.exp(-v));
-    gg[i] = gy[i] * u[i] * s * (1 + v * (1 - s));
-    gu[i] = gy[i] * v * s;
-  }
-}
-
-/**
- * AdamW in place (PyTorch order): param ·= 1 − lr·wd; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
- * param −= lr · (m / (1 − β1^step)) / (sqrt(v / (1 − β2^step)) + eps).
- */
-export function adamw(param: F32, grad: F32, m: F32, v: F32, p: AdamWParams): void {
-  const { lr, beta1, beta2, eps, weightDecay, step } = p;
-  const decay = 1 - lr * weightDecay;
-  const bc1 = 1 - beta1 ** step;
-  const bc2 = 1 - beta2 ** step;
-  const n = param.length;
-  for (let i = 0; i < n; i++) {
-    const g = grad[i];
-    const mi = beta1 * m[i] + (1 - beta1) * g;
-    const vi = beta2 * v[i] + (1 - beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    // The update reads the stored (f32) moments, as PyTorch's fp32 AdamW does.
-    param[i] = param[i] * decay - (lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + eps);
-  }
-}
-
-/** Σ x² accumulated in float64. */
-export function sumSquares(x: F32): number {
-  const n = x.length;
-  let s = 0;
-  for (let i = 0; i < n; i++) s += x[i] * x[i];
-  return s;
-}
+/** The loss family of the ref kernel table. */
+export const lossKernels: FamilyKernels<'loss'> = { dropout, crossEntropy, crossEntropyBackward };

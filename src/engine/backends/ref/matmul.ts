@@ -3,7 +3,7 @@
 // time, then a 2×2 register-blocked dot-product loop runs; no cache tiling, no SIMD, no threads.
 
 import type { AnyArray } from '../../dtype.js';
-import type { F32, GemmParams } from '../../kernels.js';
+import type { F32, FamilyKernels, GemmParams } from '../../kernels.js';
 import { bf16Table, f16Table } from './util.js';
 
 /** Stages op(A[batch]) as a row-major m×k float64 matrix (exact for f32 and for Float64Array storage). */
@@ -50,7 +50,7 @@ function stageBColumns(b: AnyArray, off: number, j: number, p: GemmParams, table
  * product over l in order 0..k-1; entries are computed 2 rows × 2 columns at a time so each loaded
  * operand is used twice. Batch strides of 0 reuse the staged operand.
  */
-export function gemm(a: F32, b: AnyArray, c: F32, p: GemmParams): void {
+function gemm(a: F32, b: AnyArray, c: F32, p: GemmParams): void {
   const { batch, m, n, k, aStride, bStride, cStride, accumulate } = p;
   if (m === 0 || n === 0) return;
   const table = p.bDtype === 'bf16' ? bf16Table() : p.bDtype === 'f16' ? f16Table() : null;
@@ -122,3 +122,6 @@ export function gemm(a: F32, b: AnyArray, c: F32, p: GemmParams): void {
     }
   }
 }
+
+/** The matmul family of the ref kernel table. */
+export const matmulKernels: FamilyKernels<'matmul'> = { gemm };

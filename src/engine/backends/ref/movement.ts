@@ -3,14 +3,14 @@
 // Movement kernels copy raw elements of any storage type; only gather widens bf16/f16 to f32.
 
 import type { AnyArray, DType } from '../../dtype.js';
-import type { F32, I32, ReduceOp } from '../../kernels.js';
+import type { F32, FamilyKernels, I32, ReduceOp } from '../../kernels.js';
 import { coalesce, numel, widenRun } from './util.js';
 
 /**
  * x viewed as [outer, len, inner]; out[o, i] = op over l of x[o, l, i]. Sums accumulate in float64;
  * max propagates NaN; an empty axis gives 0 (sum) or -Infinity (max).
  */
-export function reduce(op: ReduceOp, x: F32, out: F32, outer: number, len: number, inner: number): void {
+function reduce(op: ReduceOp, x: F32, out: F32, outer: number, len: number, inner: number): void {
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     const base = o * len * inner;
@@ -37,7 +37,7 @@ export function reduce(op: ReduceOp, x: F32, out: F32, outer: number, len: numbe
 }
 
 /** gx[o, l, i] = gy[o, i] at the first l with x[o, l, i] == y[o, i], else 0. */
-export function reduceMaxBackward(x: F32, y: F32, gy: F32, gx: F32, outer: number, len: number, inner: number): void {
+function reduceMaxBackward(x: F32, y: F32, gy: F32, gx: F32, outer: number, len: number, inner: number): void {
   const found = new Uint8Array(inner);
   for (let o = 0; o < outer; o++) {
     found.fill(0);
@@ -84,12 +84,12 @@ function stridedCopy(x: AnyArray, out: AnyArray, outShape: readonly number[], xS
 }
 
 /** out[idx] = x[idx·xStrides] over outShape (strides 0 on broadcast axes). */
-export function broadcast(x: AnyArray, out: AnyArray, outShape: readonly number[], xStrides: readonly number[]): void {
+function broadcast(x: AnyArray, out: AnyArray, outShape: readonly number[], xStrides: readonly number[]): void {
   stridedCopy(x, out, outShape, xStrides);
 }
 
 /** out = x permuted: out.shape[i] = inShape[perm[i]]. */
-export function permute(x: AnyArray, out: AnyArray, inShape: readonly number[], perm: readonly number[]): void {
+function permute(x: AnyArray, out: AnyArray, inShape: readonly number[], perm: readonly number[]): void {
   const rank = inShape.length;
   const inStrides = new Array<number>(rank);
   let s = 1;
@@ -103,7 +103,7 @@ export function permute(x: AnyArray, out: AnyArray, inShape: readonly number[], 
 }
 
 /** dst[o, dstStart + l, i] (+)= src[o, srcStart + l, i] for o < outer, l < count, i < inner. */
-export function copyAxis(
+function copyAxis(
   src: AnyArray,
   dst: AnyArray,
   outer: number,
@@ -128,13 +128,13 @@ export function copyAxis(
 }
 
 /** out[i, :] = table[ids[i], :] widened to f32; table is [rows, dim] of tableDtype. */
-export function gather(table: AnyArray, tableDtype: DType, ids: I32, out: F32, dim: number): void {
+function gather(table: AnyArray, tableDtype: DType, ids: I32, out: F32, dim: number): void {
   const n = ids.length;
   for (let i = 0; i < n; i++) widenRun(table, tableDtype, ids[i] * dim, out, i * dim, dim);
 }
 
 /** Accumulates gTable[ids[i], :] += g[i, :] (repeated ids add up, in order of i). */
-export function scatterAdd(g: F32, ids: I32, gTable: F32, dim: number): void {
+function scatterAdd(g: F32, ids: I32, gTable: F32, dim: number): void {
   const n = ids.length;
   for (let i = 0; i < n; i++) {
     const t = ids[i] * dim;
@@ -142,3 +142,6 @@ export function scatterAdd(g: F32, ids: I32, gTable: F32, dim: number): void {
     for (let j = 0; j < dim; j++) gTable[t + j] += g[s + j];
   }
 }
+
+/** The movement family of the ref kernel table. */
+export const movementKernels: FamilyKernels<'movement'> = { reduce, reduceMaxBackward, broadcast, permute, copyAxis, gather, scatterAdd };

@@ -2,10 +2,10 @@
 // QK-norm) and GroupNorm, forward and backward. Statistics are two-pass in float64 (biased variance);
 // backward passes recompute x̂ from the saved f32 mean/rstd. Softmax lives in attention.ts.
 
-import type { F32 } from '../../kernels.js';
+import type { F32, FamilyKernels } from '../../kernels.js';
 
 /** out = x / sqrt(mean(x²) + eps) · w per row of length dim; rstd[r] = 1/rms when rstd is given. */
-export function rmsnorm(x: F32, w: F32, out: F32, rstd: F32 | null, rows: number, dim: number, eps: number): void {
+function rmsnorm(x: F32, w: F32, out: F32, rstd: F32 | null, rows: number, dim: number, eps: number): void {
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     let ss = 0;
@@ -19,7 +19,7 @@ export function rmsnorm(x: F32, w: F32, out: F32, rstd: F32 | null, rows: number
 /**
  * gx = rstd·(w⊙gy) − rstd³/dim · x · Σ(w⊙gy⊙x) per row (written); gw += Σ_rows gy·x·rstd (accumulated).
  */
-export function rmsnormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32, gw: F32, rows: number, dim: number): void {
+function rmsnormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32, gw: F32, rows: number, dim: number): void {
   const gwAcc = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
@@ -40,7 +40,7 @@ export function rmsnormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32, gw:
  * LayerNorm per row of length dim with biased variance; row r uses affine row r % affineRows of w and
  * b (null w means 1, null b means 0). mean/rstd (either may be null) get the row statistics.
  */
-export function layernorm(
+function layernorm(
   x: F32,
   w: F32 | null,
   b: F32 | null,
@@ -82,7 +82,7 @@ export function layernorm(
  * With x̂ = (x − mean)·rstd and ĝ = gy·w: gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) (written);
  * gw[r % affineRows] += gy·x̂ and gb[r % affineRows] += gy (accumulated; either may be null).
  */
-export function layernormBackward(
+function layernormBackward(
   x: F32,
   w: F32 | null,
   mean: F32,
@@ -129,7 +129,7 @@ export function layernormBackward(
  * GroupNorm on x [n, c, hw]: each (sample, group of c/groups consecutive channels) is normalised over
  * its (c/groups)·hw values, then channel ch gets ·w[ch] + b[ch]. mean/rstd are [n, groups].
  */
-export function groupnorm(
+function groupnorm(
   x: F32,
   w: F32,
   b: F32,
@@ -173,7 +173,7 @@ export function groupnorm(
  * Per (sample, group) with x̂ = (x − mean)·rstd and ĝ = gy·w[ch]: gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))
  * (written); gw[ch] += Σ gy·x̂ and gb[ch] += Σ gy over samples and positions (accumulated).
  */
-export function groupnormBackward(
+function groupnormBackward(
   x: F32,
   w: F32,
   mean: F32,
@@ -232,3 +232,6 @@ export function groupnormBackward(
     gb[ch] += gbAcc[ch];
   }
 }
+
+/** The norm family of the ref kernel table. */
+export const normKernels: FamilyKernels<'norm'> = { rmsnorm, rmsnormBackward, layernorm, layernormBackward, groupnorm, groupnormBackward };

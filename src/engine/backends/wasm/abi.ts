@@ -82,7 +82,7 @@ export const MODE_SCALAR = 2;
 // ---- memory layout -----------------------------------------------------------------------------
 
 /** Bytes below this belong to the module's static data (AS places it at 1024) and are never handed out. */
-export const STATIC_BYTES = 65536;
+const STATIC_BYTES = 65536;
 /** The control block sits right after the static data. */
 export const CTL_OFFSET = STATIC_BYTES;
 export const CTL_BYTES = 4096;
@@ -128,7 +128,7 @@ export function runShare(ctl: Int32Array, p: number, parts: number, total: numbe
   }
 }
 
-export function partition(total: number, parts: number, p: number, align: number): [number, number] {
+function partition(total: number, parts: number, p: number, align: number): [number, number] {
   const cut = (q: number): number => (q >= parts ? total : Math.min(total, Math.floor((total * q) / parts / align) * align));
   return [cut(p), cut(p + 1)];
 }

@@ -7,13 +7,12 @@ import type { Backend, MemoryRegion } from '../../backend.js';
 import type { Kernels } from '../../kernels.js';
 import { CTL_BYTES, CTL_OFFSET, type ExportName } from './abi.js';
 import { SharedHeap } from './memory.js';
-import { buildKernels } from './native-rows.js';
+import { buildKernels } from './kernels/index.js';
 import { ThreadPool, type WorkerHandle } from './pool.js';
 import { instantiateKernels, type WorkerInit } from './worker-loop.js';
 
 export type { WorkerInit } from './worker-loop.js';
 export type { WorkerHandle } from './pool.js';
-export { runWorkerLoop, instantiateKernels } from './worker-loop.js';
 
 export type SimdVariant = 'relaxed' | 'plain';
 

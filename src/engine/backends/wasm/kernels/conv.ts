@@ -1,46 +1,10 @@
-// Native (wasm) attention and convolution. Attention forward splits (batch, query, head) rows across
-// threads, backward splits (batch, kv head) pairs so gk/gv rows have one writer. conv2d is im2col +
-// the native GEMM per image (backward: GEMMs for gw and the column gradient, then col2im). Falls back
-// to ref when an array is outside wasm memory or a row's scores do not fit in per-thread scratch.
+// Native (wasm) convolution: conv2d is im2col + the native GEMM per image (backward: GEMMs for gw
+// and the column gradient, then col2im; gb summed here). upsampleNearest stays ref. Falls back to
+// ref when an array is outside wasm memory.
 
-import type { AttentionParams, Conv2dParams, F32, GemmParams } from '../../kernels.js';
-import { gemm, inHeap, type NativeContext } from './native-math.js';
-
-export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
-  if (!inHeap(ctx.heap, q, k, v, out, probs, p.keyStart, p.segIds) || (p.tk + p.dim) * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
-    return ctx.ref.attention(q, k, v, out, probs, p);
-  }
-  const items = p.batch * p.tq * p.hq;
-  const args = [
-    q.byteOffset,
-    k.byteOffset,
-    v.byteOffset,
-    out.byteOffset,
-    probs === null ? 0 : probs.byteOffset,
-    p.keyStart === null ? 0 : p.keyStart.byteOffset,
-    p.segIds === null ? 0 : p.segIds.byteOffset,
-    p.tq,
-    p.tk,
-    p.hq,
-    p.hkv,
-    p.dim,
-    p.scale,
-    p.causal ? 1 : 0,
-    p.qOffset,
-    p.kvBatchStride,
-    p.kvDtype === 'bf16' ? 1 : 0,
-  ];
-  ctx.pool.run('attention', 'attention', args, items, 1, items > 1 && items * p.tk * p.dim >= 16384);
-}
-
-export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
-  if (!inHeap(ctx.heap, q, k, v, probs, gOut, gq, gk, gv) || p.tk * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
-    return ctx.ref.attentionBackward(q, k, v, probs, gOut, gq, gk, gv, p);
-  }
-  const items = p.batch * p.hkv;
-  const args = [q.byteOffset, k.byteOffset, v.byteOffset, probs.byteOffset, gOut.byteOffset, gq.byteOffset, gk.byteOffset, gv.byteOffset, p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.kvBatchStride];
-  ctx.pool.run('attentionBackward', 'attention_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384);
-}
+import type { Conv2dParams, F32, GemmParams } from '../../../kernels.js';
+import { requireHeap, type NativeContext } from './context.js';
+import { gemm } from './matmul.js';
 
 /** Unfolds image s of x into cols [cin·kh·kw, outH·outW] (a region the caller owns). */
 function unfold(ctx: NativeContext, x: F32, s: number, cols: F32, p: Conv2dParams, label: string): void {
@@ -64,7 +28,7 @@ const plain = (m: number, n: number, k: number, transA: boolean, transB: boolean
 });
 
 export function conv2d(ctx: NativeContext, x: F32, w: F32, b: F32 | null, out: F32, p: Conv2dParams): void {
-  if (!inHeap(ctx.heap, x, w, b, out)) return ctx.ref.conv2d(x, w, b, out, p);
+  requireHeap(ctx, 'conv2d', x, w, b, out);
   const K = p.cin * p.kh * p.kw;
   const L = p.outH * p.outW;
   withCols(ctx, p, (cols) => {
@@ -78,7 +42,7 @@ export function conv2d(ctx: NativeContext, x: F32, w: F32, b: F32 | null, out: F
 }
 
 export function conv2dBackward(ctx: NativeContext, x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, gb: F32 | null, p: Conv2dParams): void {
-  if (!inHeap(ctx.heap, x, w, gy, gx, gw, gb)) return ctx.ref.conv2dBackward(x, w, gy, gx, gw, gb, p);
+  requireHeap(ctx, 'conv2dBackward', x, w, gy, gx, gw, gb);
   const K = p.cin * p.kh * p.kw;
   const L = p.outH * p.outW;
   if (gb !== null) {
