@@ -1,7 +1,7 @@
 // `npm run bench -- preview-stall`: how much partial-image previews slow the other rows of a batch.
 // Two requests decode together on the `small` preset (f32, random weights): one draws a 64-code image
 // with a preview due every 4 codes (VQ decode of SMALL_VQGAN, random weights, + PNG), the other writes
-// text. Reported: the text row's ms per step (median and max pooled over rounds, mean per round) while the image is drawn, at preview budget 1 (every due
+// text. Reported: the text row's ms per step (median and max pooled over rounds; mean, and mean ÷ the no-preview mean of the same round, as medians over rounds) while the image is drawn, at preview budget 1 (every due
 // preview rendered inline, the old behaviour), the default 0.1, and 0 (no previews).
 
 import { Engine } from '../src/engine/engine.js';
@@ -18,7 +18,7 @@ import { imageToPng } from '../src/tokenizers/image/preprocess.node.js';
 import { median } from './stats.js';
 
 const BUDGETS = [1, 0.1, 0];
-const ROUNDS = 5;
+const ROUNDS = 7;
 
 function benchVocab(size: number, codes: number): GenVocab {
   const imageIds = Int32Array.from({ length: codes }, (_, c) => c + 4);
@@ -83,7 +83,7 @@ export async function run(json: boolean): Promise<void> {
         runs.get(b)!.push(await once(g, vocab, n, timed));
       }
     }
-    if (!json) console.log('budget  previews  render ms  text row ms/step: median   mean    max   (while the other row draws; mean: median of 5 rounds)');
+    if (!json) console.log('budget  previews  render ms  text row ms/step: median   mean    max  ÷ none   (while the other row draws; mean, ÷ none: median of 7 rounds)');
     for (const b of BUDGETS) {
       const s = runs.get(b)!;
       const steps = s.flatMap((x) => x.stepMs);
@@ -97,9 +97,11 @@ export async function run(json: boolean): Promise<void> {
         stepMsMedian: Number(median(steps).toFixed(2)),
         stepMsMean: Number(median(s.map((x) => mean(x.stepMs))).toFixed(2)),
         stepMsMax: Number(Math.max(...steps).toFixed(1)),
+        // Paired within each round (the machine's speed drifts between rounds): mean ÷ no-preview mean.
+        vsNoPreviews: Number(median(s.map((x, r) => mean(x.stepMs) / mean(runs.get(0)![r].stepMs))).toFixed(2)),
       };
       if (json) console.log(JSON.stringify(row));
-      else console.log(`${String(b).padStart(6)} ${String(row.previewsPerImage).padStart(9)} ${String(row.renderMs).padStart(10)} ${String(row.stepMsMedian).padStart(26)} ${String(row.stepMsMean).padStart(6)} ${String(row.stepMsMax).padStart(6)}`);
+      else console.log(`${String(b).padStart(6)} ${String(row.previewsPerImage).padStart(9)} ${String(row.renderMs).padStart(10)} ${String(row.stepMsMedian).padStart(26)} ${String(row.stepMsMean).padStart(6)} ${String(row.stepMsMax).padStart(6)} ${row.vsNoPreviews.toFixed(2).padStart(7)}`);
     }
   } finally {
     engine.dispose();
