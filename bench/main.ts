@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   kernels: () => import('./kernels.js'),
   model: () => import('./model.js'),
   generate: () => import('./generate.js'),
+  'preview-stall': () => import('./preview-stall.js'),
   'tokenizers-text': () => import('./tokenizers-text.js'),
   tokenizers: () => import('./tokenizers.js'),
 };
