@@ -1,19 +1,15 @@
 // Shared CLI plumbing: creating the engine for a --backend/--threads choice, parsing id lists,
-// and printing tables. Everything here is presentation; the work happens in the library layers.
+// and formatting sizes. Option declaration and error reporting are in options.ts.
 
 import { ChameleonError } from '../util/errors.js';
 import { Engine } from '../engine/engine.js';
 import type { Backend } from '../engine/backend.js';
 import { createRefBackend } from '../engine/backends/ref/index.js';
 import { createWasmBackend } from '../engine/backends/wasm/backend.node.js';
-
-export interface EngineOptions {
-  backend?: string;
-  threads?: number;
-}
+import type { EngineFlags } from './options.js';
 
 /** Creates the requested backend (default wasm) and an Engine on it; call close() when done. */
-export async function openEngine(opts: EngineOptions): Promise<{ engine: Engine; backend: Backend; close: () => Promise<void> }> {
+export async function openEngine(opts: EngineFlags): Promise<{ engine: Engine; backend: Backend; close: () => Promise<void> }> {
   const name = opts.backend ?? 'wasm';
   let backend: Backend;
   if (name === 'ref') backend = createRefBackend();
@@ -37,12 +33,6 @@ export function parseIds(s: string): number[] {
   const bad = parts.find((p, i) => p === '' || !Number.isInteger(ids[i]) || ids[i] < 0);
   if (bad !== undefined || parts.length === 0) throw new ChameleonError(`--ids must be comma-separated non-negative integers, got '${s}'`);
   return ids;
-}
-
-export function parseIntOption(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new ChameleonError(`expected a positive integer, got '${v}'`);
-  return n;
 }
 
 /** Formats bytes as "1.23 GiB". */

@@ -1,12 +1,15 @@
 // `chameleon doctor`: a quick, honest self-check of the compute engine on this machine. It creates
 // the wasm backend (reporting the SIMD variant and threads), checks a GEMM and a softmax against the
 // ref backend, differentiates a small expression, and times a 512³ GEMM. Takes about a second.
+// Also `chameleon start`, which runs it until the demo model ships.
 
 import { Engine } from '../engine/engine.js';
 import { createRefBackend } from '../engine/backends/ref/index.js';
 import { createWasmBackend } from '../engine/backends/wasm/backend.node.js';
 import { backward, ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { Command } from 'commander';
+import { threadsOption } from './options.js';
 
 export interface DoctorOptions {
   json: boolean;
@@ -75,4 +78,22 @@ export async function runDoctor(opts: DoctorOptions): Promise<void> {
     await wasm.dispose();
     await ref.dispose();
   }
+}
+
+/** Adds `doctor` and `start` to the program. */
+export function registerDoctorCommands(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the compute engine on this machine: wasm SIMD variant, threads, a GEMM and a gradient check')
+    .option('--json', 'print one JSON object')
+    .addOption(threadsOption())
+    .action(async (opts: { json?: boolean; threads?: number }) => runDoctor({ json: Boolean(opts.json), threads: opts.threads }));
+
+  program
+    .command('start')
+    .description('the main job: until the demo model ships, the engine self-check (doctor)')
+    .action(async () => {
+      await runDoctor({ json: false });
+      console.log("\nNext: `./chameleon init-tiny tiny` writes a random-weight model directory every command runs on; `npm run bench -- kernels` measures GEMM/matvec throughput.");
+    });
 }

@@ -1,22 +1,27 @@
-// `chameleon generate`: builds the prompt (text with optional images: `<image>` markers in the text
-// place them, otherwise they come first), streams text to the terminal, shows a progress bar while
-// an image is drawn, and writes every image plus an index.html of the whole exchange to --out.
+// `chameleon generate`: parses the flags, builds the prompt through the library (`<image>` markers
+// place input images), streams text to the terminal (control characters escaped, a closing newline),
+// shows a progress bar while an image is drawn, and writes every image, answer.json and an
+// index.html of the whole exchange to --out. Policy (KV dtype, option ranges) lives in the library.
 
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { ChameleonError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
+import { terminalSafe } from '../util/terminal.js';
 import { loadBundle, encodeImage, imageRenderer, textCodec } from '../generate/bundle.node.js';
 import { ChameleonGenerator } from '../generate/generator.js';
-import { resolveOptions, type GenerateOptionsInput } from '../generate/options.js';
-import { chatPrompt, completionPrompt, type Segment } from '../generate/prompt.js';
+import { DEFAULT_OPTIONS, GenerateOptionError, resolveOptions, tokenBudget, type GenerateOptions, type Mode } from '../generate/options.js';
+import { IMAGE_MARKER, chatPrompt, completionPrompt, imagePromptSegments } from '../generate/prompt.js';
 import { probeImageHead } from '../model/image-head.js';
-import { openEngine, type EngineOptions } from './common.js';
+import { KV_DTYPE_CHOICES, kvDtypeForModel, type KvDtypeChoice } from '../model/report.js';
+import { openEngine } from './common.js';
+import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
 
-export interface GenerateCliOptions extends EngineOptions {
+export interface GenerateCliOptions extends EngineFlags {
   model: string;
   image?: string[];
-  mode?: string;
+  mode: Mode;
   chat?: boolean;
   maxNewTokens?: number;
   maxImages?: number;
@@ -27,14 +32,34 @@ export interface GenerateCliOptions extends EngineOptions {
   repetitionPenalty?: number;
   greedy?: boolean;
   imageTemperature?: number;
-  cfg?: string;
+  cfg?: 'off' | '3way' | '2way';
   guidanceText?: number;
   guidanceImage?: number;
   negative?: string;
   out?: string;
   json?: boolean;
-  kvDtype?: string;
+  kvDtype: KvDtypeChoice;
 }
+
+/** The flag of each generation option (its GenerateOptionsInput path), for error messages. */
+const FLAG_OF: Record<string, string> = {
+  mode: '--mode',
+  maxNewTokens: '--max-new-tokens',
+  maxImages: '--max-images',
+  seed: '--seed',
+  'text.temperature': '--temperature',
+  'text.topP': '--top-p',
+  'text.topK': '--top-k',
+  'text.repetitionPenalty': '--repetition-penalty',
+  'text.greedy': '--greedy',
+  'image.temperature': '--image-temperature',
+  'image.topP': '--top-p',
+  'image.topK': '--top-k',
+  'image.greedy': '--greedy',
+  'image.cfg': '--cfg',
+  'image.guidanceText': '--guidance-text',
+  'image.guidanceImage': '--guidance-image',
+};
 
 interface AnswerPart {
   kind: 'text' | 'image';
@@ -63,32 +88,40 @@ ${body}
 `;
 }
 
-/** Splits the prompt text at `<image>` markers and interleaves the image segments. */
-function promptSegments(text: string, images: Int32Array[]): Segment[] {
-  const parts = text.split('<image>');
-  if (parts.length === 1) return [...images.map((codes) => ({ type: 'image' as const, codes })), ...(text ? [{ type: 'text' as const, text }] : [])];
-  if (parts.length - 1 !== images.length) throw new ChameleonError(`the prompt has ${parts.length - 1} <image> markers but ${images.length} --image files were given`);
-  const segs: Segment[] = [];
-  parts.forEach((p, i) => {
-    if (p) segs.push({ type: 'text', text: p });
-    if (i < images.length) segs.push({ type: 'image', codes: images[i] });
-  });
-  return segs;
+function resolveCliOptions(o: GenerateCliOptions): GenerateOptions {
+  try {
+    return resolveOptions({
+      mode: o.mode,
+      maxNewTokens: o.maxNewTokens,
+      maxImages: o.maxImages,
+      seed: o.seed,
+      text: { temperature: o.temperature, topP: o.topP, topK: o.topK, repetitionPenalty: o.repetitionPenalty, greedy: o.greedy },
+      image: { temperature: o.imageTemperature, topP: o.topP, topK: o.topK, greedy: o.greedy, cfg: o.cfg, guidanceText: o.guidanceText, guidanceImage: o.guidanceImage },
+    });
+  } catch (e) {
+    if (e instanceof GenerateOptionError) throw new ChameleonError(`${FLAG_OF[e.path] ?? e.path} ${e.reason}, got ${String(e.value)}`);
+    throw e;
+  }
+}
+
+/** Writes streamed model text to stdout, control characters escaped; remembers whether a line is open. */
+class TextSink {
+  private open = false;
+  write(s: string): void {
+    if (!s) return;
+    process.stdout.write(terminalSafe(s));
+    this.open = !s.endsWith('\n');
+  }
+  /** Ends the current line if text left it open. */
+  endLine(): void {
+    if (this.open) process.stdout.write('\n');
+    this.open = false;
+  }
 }
 
 export async function generateCommand(promptText: string, o: GenerateCliOptions): Promise<void> {
-  const mode = o.mode ?? 'text';
-  const kvChoice = o.kvDtype ?? 'auto';
-  if (kvChoice !== 'auto' && kvChoice !== 'f32' && kvChoice !== 'bf16') throw new ChameleonError(`--kv-dtype must be auto, f32 or bf16, got '${kvChoice}'`);
-  if (mode !== 'text' && mode !== 'image' && mode !== 'interleaved') throw new ChameleonError(`--mode must be text, image or interleaved, got '${mode}'`);
-  const options = resolveOptions({
-    mode,
-    maxNewTokens: o.maxNewTokens,
-    maxImages: o.maxImages,
-    seed: o.seed,
-    text: { temperature: o.temperature, topP: o.topP, topK: o.topK, repetitionPenalty: o.repetitionPenalty, greedy: o.greedy },
-    image: { temperature: o.imageTemperature, topP: o.topP, topK: o.topK, greedy: o.greedy, cfg: o.cfg as 'off' | '3way' | '2way' | undefined, guidanceText: o.guidanceText, guidanceImage: o.guidanceImage },
-  } as GenerateOptionsInput);
+  const mode = o.mode;
+  const options = resolveCliOptions(o);
   const { engine, close } = await openEngine(o);
   try {
     const b = await loadBundle(engine, o.model);
@@ -105,8 +138,13 @@ export async function generateCommand(promptText: string, o: GenerateCliOptions)
     const inputCodes: Int32Array[] = [];
     for (const f of o.image ?? []) inputCodes.push(await encodeImage(b, f));
     const parts = { vocab: b.gen, text: codec, imageTokens: b.imageTokens };
-    const segments = promptSegments(promptText, inputCodes);
+    const segments = imagePromptSegments(promptText, inputCodes);
     const prompt = o.chat ? chatPrompt(parts, [{ role: 'user', content: segments }]) : completionPrompt(parts, segments);
+    const ctx = b.model.config.maxPositionEmbeddings;
+    const budget = tokenBudget(prompt.length, options.maxNewTokens, ctx);
+    if (budget.capped && o.maxNewTokens !== undefined && budget.room > 0) {
+      process.stderr.write(`warning: --max-new-tokens ${o.maxNewTokens} is more than the ${budget.room} tokens the ${ctx}-token context leaves after the ${prompt.length}-token prompt; generating at most ${budget.room}\n`);
+    }
     const negativePrompt = o.negative !== undefined ? codec.encode(o.negative) : undefined;
     const renderer = imageRenderer(b);
     if (mode !== 'text' && !renderer) process.stderr.write('note: no VQGAN decoder in this directory; image codes are written as JSON, not PNG\n');
@@ -117,26 +155,30 @@ export async function generateCommand(promptText: string, o: GenerateCliOptions)
       copyFileSync(f, join(outDir, name));
       return name;
     });
-    // auto: keep the KV cache in the precision of the weights (bf16 checkpoints get a bf16 cache, as in HF).
-    const kvDtype = kvChoice === 'auto' ? (b.model.params.get('lm_head.weight').dtype === 'bf16' ? 'bf16' : 'f32') : kvChoice;
+    const kvDtype = kvDtypeForModel(o.kvDtype, b.model);
     const gen = new ChameleonGenerator({ model: b.model, vocab: b.gen, text: codec, image: renderer ?? undefined, imageTokens: b.imageTokens, kvDtype });
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
     const answer: AnswerPart[] = [];
+    const sink = new TextSink();
+    // One clock for the image bar's rate and the summary's: wall time, rendering included.
+    const now = (): number => performance.now();
+    const t0 = now();
     let bar: ProgressBar | null = null;
     let done: Record<string, unknown> = {};
+    let tokPerSec = 0;
     try {
       for await (const ev of gen.stream([{ prompt, options, negativePrompt, signal: ac.signal }])) {
         switch (ev.type) {
           case 'text':
-            if (!o.json) process.stdout.write(ev.delta);
+            if (!o.json) sink.write(ev.delta);
             if (answer.length && answer[answer.length - 1].kind === 'text') answer[answer.length - 1].text += ev.delta;
             else answer.push({ kind: 'text', text: ev.delta });
             break;
           case 'image-start':
-            if (!o.json) process.stdout.write('\n');
-            bar = new ProgressBar({ total: ev.tokens, label: `image ${ev.index + 1}`, unit: 'tok' });
+            if (!o.json) sink.endLine();
+            bar = new ProgressBar({ total: ev.tokens, label: `image ${ev.index + 1}`, unit: 'tok', now });
             bar.tick(0);
             break;
           case 'image-progress':
@@ -157,20 +199,60 @@ export async function generateCommand(promptText: string, o: GenerateCliOptions)
             if (!o.json) process.stdout.write(`[image ${ev.index + 1}: ${join(outDir, file)}]\n`);
             break;
           }
-          case 'done':
-            done = { reason: ev.reason, promptTokens: ev.promptTokens, generatedTokens: ev.generatedTokens, images: ev.images, prefillMs: Math.round(ev.prefillMs), decodeTokensPerSec: Number(ev.decodeTokensPerSec.toFixed(2)) };
+          case 'done': {
+            const decodeSec = Math.max(now() - t0 - ev.prefillMs, 1e-6) / 1000;
+            tokPerSec = ev.generatedTokens / decodeSec;
+            done = {
+              reason: ev.reason,
+              promptTokens: ev.promptTokens,
+              generatedTokens: ev.generatedTokens,
+              images: ev.images,
+              prefillMs: Math.round(ev.prefillMs),
+              decodeTokensPerSec: Number(tokPerSec.toFixed(2)),
+              forwardTokensPerSec: Number(ev.decodeTokensPerSec.toFixed(2)),
+            };
             break;
+          }
         }
       }
     } finally {
       process.removeListener('SIGINT', onSigint);
     }
+    if (!o.json) sink.endLine();
     const meta = { model: o.model, mode, seed: options.seed, kvDtype, ...done };
     writeFileSync(join(outDir, 'index.html'), pageHtml(promptText, inputs, answer, meta));
     writeFileSync(join(outDir, 'answer.json'), JSON.stringify({ prompt: promptText, answer, ...meta }, null, 2) + '\n');
     if (o.json) console.log(JSON.stringify({ out: outDir, answer, ...meta }));
-    else process.stderr.write(`\n${done.reason} after ${done.generatedTokens} tokens (${done.decodeTokensPerSec} tok/s); wrote ${join(outDir, 'index.html')}\n`);
+    else process.stderr.write(`${String(done.reason)} after ${String(done.generatedTokens)} tokens (${tokPerSec.toFixed(2)} tok/s); wrote ${join(outDir, 'index.html')}\n`);
   } finally {
     await close();
   }
+}
+
+/** Adds `generate` to the program. */
+export function registerGenerateCommand(program: Command): void {
+  const cmd = program
+    .command('generate <prompt>')
+    .description('generate text, images or both from a prompt (and optional images), streaming to the terminal')
+    .requiredOption('--model <dir>', 'Hugging Face Chameleon directory (config.json, model.safetensors, tokenizer.json)')
+    .option('--image <file...>', `input image(s); place them with ${IMAGE_MARKER} in the prompt, else they come first`)
+    .addOption(choiceOption('--mode <mode>', 'what to generate', ['text', 'image', 'interleaved'] as const, 'text'))
+    .option('--chat', 'treat the prompt as a user turn (ends it with end-of-turn)')
+    .addOption(numberOption('--max-new-tokens <n>', `generation budget (default ${DEFAULT_OPTIONS.maxNewTokens}; capped, with a warning, by the context)`, { int: true }))
+    .addOption(numberOption('--max-images <n>', `images allowed (interleaved) or drawn (image mode) (default ${DEFAULT_OPTIONS.maxImages})`, { int: true }))
+    .addOption(numberOption('--seed <n>', 'random seed (same seed, same output)', { int: true, min: 0, max: 2 ** 32 - 1 }))
+    .addOption(numberOption('--temperature <t>', `text temperature (default ${DEFAULT_OPTIONS.text.temperature})`, {}))
+    .addOption(numberOption('--top-p <p>', 'nucleus sampling for text and images', {}))
+    .addOption(numberOption('--top-k <k>', 'top-k for text and images (0: off)', { int: true }))
+    .addOption(numberOption('--repetition-penalty <r>', 'text repetition penalty (HF semantics)', {}))
+    .option('--greedy', 'argmax decoding')
+    .addOption(numberOption('--image-temperature <t>', `image temperature (default ${DEFAULT_OPTIONS.image.temperature})`, {}))
+    .addOption(choiceOption('--cfg <kind>', 'classifier-free guidance for images', ['3way', '2way', 'off'] as const))
+    .addOption(numberOption('--guidance-text <s>', 'text guidance scale', {}))
+    .addOption(numberOption('--guidance-image <s>', 'image guidance scale (3-way)', {}))
+    .option('--negative <text>', 'negative prompt for 2-way guidance')
+    .option('--out <dir>', 'where images and index.html go (default: a new folder under ./outputs)')
+    .option('--json', 'print one JSON summary instead of streaming text (streamed text shows control characters escaped; answer.json keeps them)')
+    .addOption(choiceOption('--kv-dtype <dtype>', 'KV cache storage; auto: bf16 when the weights are stored as bf16, else f32', KV_DTYPE_CHOICES, 'auto'));
+  engineOptions(cmd).action(async (prompt: string, opts: GenerateCliOptions) => generateCommand(prompt, opts));
 }

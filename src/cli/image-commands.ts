@@ -11,7 +11,8 @@ import { toUint8HWC } from '../tokenizers/image/vqgan.js';
 import { tokensPerImage } from '../tokenizers/image/config.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import { runVqTraining } from '../train/vq-run.node.js';
-import { openEngine, type EngineOptions } from './common.js';
+import { openEngine } from './common.js';
+import { engineOptions, numberOption, type EngineFlags } from './options.js';
 import type { Engine } from '../engine/index.js';
 import type { Vqgan } from '../tokenizers/image/vqgan.js';
 import type { Command } from 'commander';
@@ -35,7 +36,7 @@ function vocabIds(dir: string, codes: Int32Array): number[] | undefined {
   }
 }
 
-export async function imageEncodeCommand(image: string, opts: EngineOptions & { model: string; json?: boolean }): Promise<void> {
+export async function imageEncodeCommand(image: string, opts: EngineFlags & { model: string; json?: boolean }): Promise<void> {
   const { engine, close } = await openEngine(opts);
   try {
     const vq = requireVqgan(engine, opts.model);
@@ -73,7 +74,7 @@ export function parseCodesJson(text: string, file: string): number[] {
   return flat as number[];
 }
 
-export async function imageDecodeCommand(codesFile: string, opts: EngineOptions & { model: string; output: string }): Promise<void> {
+export async function imageDecodeCommand(codesFile: string, opts: EngineFlags & { model: string; output: string }): Promise<void> {
   if (!existsSync(codesFile)) throw new ChameleonError(`${codesFile}: no such file`);
   const codes = parseCodesJson(readFileSync(codesFile, 'utf8'), codesFile);
   const { engine, close } = await openEngine(opts);
@@ -97,7 +98,7 @@ export async function imageDecodeCommand(codesFile: string, opts: EngineOptions 
   }
 }
 
-export interface TrainVqCliOptions extends EngineOptions {
+export interface TrainVqCliOptions extends EngineFlags {
   images: string;
   config: string;
   steps: number;
@@ -152,55 +153,40 @@ export async function trainVqCommand(opts: TrainVqCliOptions): Promise<void> {
   }
 }
 
-function parseNumberOption(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new ChameleonError(`expected a positive number, got '${v}'`);
-  return n;
-}
-
-function parseCountOption(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ChameleonError(`expected a non-negative integer, got '${v}'`);
-  return n;
-}
-
 /** Adds `image encode`, `image decode` and `train vq` to the program. */
 export function registerImageCommands(program: Command): void {
   const image = program.command('image').description('image tokenizer (VQGAN): images <-> code grids');
-  image
-    .command('encode <image>')
-    .description('encode an image (PNG, JPEG, WebP, GIF) into its code grid')
-    .requiredOption('--model <dir>', 'Chameleon or VQGAN checkpoint directory (config.json with vq_config)')
-    .option('--json', 'print {"grid", "codes": rows, "ids"?}')
-    .option('--backend <name>', 'wasm (default) or ref')
-    .option('--threads <n>', 'worker threads', parseCountOption)
-    .action(async (img: string, opts: EngineOptions & { model: string; json?: boolean }) => imageEncodeCommand(img, opts));
-  image
-    .command('decode <codes-json>')
-    .description('decode codes (the JSON of `image encode --json`, or a flat array) into a PNG')
-    .requiredOption('--model <dir>', 'checkpoint directory with decoder weights (model.vqmodel.decoder.* or vq_decoder.safetensors)')
-    .requiredOption('-o, --output <png>', 'output PNG file')
-    .option('--backend <name>', 'wasm (default) or ref')
-    .option('--threads <n>', 'worker threads', parseCountOption)
-    .action(async (file: string, opts: EngineOptions & { model: string; output: string }) => imageDecodeCommand(file, opts));
+  engineOptions(
+    image
+      .command('encode <image>')
+      .description('encode an image (PNG, JPEG, WebP, GIF) into its code grid')
+      .requiredOption('--model <dir>', 'Chameleon or VQGAN checkpoint directory (config.json with vq_config)')
+      .option('--json', 'print {"grid", "codes": rows, "ids"?}'),
+  ).action(async (img: string, opts: EngineFlags & { model: string; json?: boolean }) => imageEncodeCommand(img, opts));
+  engineOptions(
+    image
+      .command('decode <codes-json>')
+      .description('decode codes (the JSON of `image encode --json`, or a flat array) into a PNG')
+      .requiredOption('--model <dir>', 'checkpoint directory with decoder weights (model.vqmodel.decoder.* or vq_decoder.safetensors)')
+      .requiredOption('-o, --output <png>', 'output PNG file'),
+  ).action(async (file: string, opts: EngineFlags & { model: string; output: string }) => imageDecodeCommand(file, opts));
 
   const train = program.commands.find((c) => c.name() === 'train') ?? program.command('train').description('training');
-  train
-    .command('vq')
-    .description('train a VQGAN image tokenizer preset on a folder (or JSONL) of images')
-    .requiredOption('--images <dir|jsonl>', 'folder of images (recursive) or JSONL of {"image": path} lines')
-    .option('--config <preset>', 'chameleon | small | tiny', 'small')
-    .option('--steps <n>', 'training steps (with --resume: the total to reach)', parseCountOption, 200)
-    .option('--batch <n>', 'images per step', parseCountOption, 8)
-    .option('--lr <x>', 'peak learning rate (default 1e-3; warmup 20 steps, cosine to 10 %)', parseNumberOption)
-    .option('--out <dir>', 'output folder: checkpoint, metrics.jsonl, loss.svg, reconstruction sheets', 'vq-run')
-    .option('--eval-every <k>', 'evaluate (PSNR, codebook usage, sheet) and checkpoint every k steps', parseCountOption, 50)
-    .option('--eval-images <n>', 'held-out images (default min(8, 10 % of the data))', parseCountOption)
-    .option('--dead-after <m>', 'restart codes unused for m steps (0: never; default 50)', parseCountOption)
-    .option('--seed <n>', 'seed for init, data order and restarts', parseCountOption, 0)
-    .option('--resume', 'continue from the checkpoint in --out')
-    .option('--json', 'print one JSON summary at the end')
-    .option('--backend <name>', 'wasm (default) or ref')
-    .option('--threads <n>', 'worker threads', parseCountOption)
-    .action(async (opts: TrainVqCliOptions) => trainVqCommand(opts));
+  engineOptions(
+    train
+      .command('vq')
+      .description('train a VQGAN image tokenizer preset on a folder (or JSONL) of images')
+      .requiredOption('--images <dir|jsonl>', 'folder of images (recursive) or JSONL of {"image": path} lines')
+      .option('--config <preset>', 'chameleon | small | tiny', 'small')
+      .addOption(numberOption('--steps <n>', 'training steps (with --resume: the total to reach)', { int: true, min: 1 }, 200))
+      .addOption(numberOption('--batch <n>', 'images per step', { int: true, min: 1 }, 8))
+      .addOption(numberOption('--lr <x>', 'peak learning rate (default 1e-3; warmup 20 steps, cosine to 10 %)', { min: 0, minExclusive: true }))
+      .option('--out <dir>', 'output folder: checkpoint, metrics.jsonl, loss.svg, reconstruction sheets', 'vq-run')
+      .addOption(numberOption('--eval-every <k>', 'evaluate (PSNR, codebook usage, sheet) and checkpoint every k steps', { int: true, min: 1 }, 50))
+      .addOption(numberOption('--eval-images <n>', 'held-out images (default min(8, 10 % of the data))', { int: true, min: 0 }))
+      .addOption(numberOption('--dead-after <m>', 'restart codes unused for m steps (0: never; default 50)', { int: true, min: 0 }))
+      .addOption(numberOption('--seed <n>', 'seed for init, data order and restarts', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
+      .option('--resume', 'continue from the checkpoint in --out')
+      .option('--json', 'print one JSON summary at the end'),
+  ).action(async (opts: TrainVqCliOptions) => trainVqCommand(opts));
 }

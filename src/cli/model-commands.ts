@@ -1,18 +1,24 @@
 // CLI commands over a Hugging Face Chameleon directory: `parity` (compare with reference fixtures),
-// `inspect` (config, parameters by group, dtypes, memory) and `logits` (raw logits of an id list).
-// Output is a human table, or JSON with --json.
+// `inspect` (the library's report: config, parameters by group, dtypes, memory), `logits` (raw
+// logits of an id list), `convert` (Meta's release -> HF) and `init-tiny` (a random-weight complete
+// directory to try everything on). Output is a human table, or JSON with --json.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChameleonError } from '../util/errors.js';
 import { runParity, summaryLine, type ParityCheck } from '../eval/parity.js';
+import type { Command } from 'commander';
 import { loadChameleon, readConfig } from '../model/checkpoint.node.js';
-import { parameterCount } from '../model/config.js';
+import { convertMeta } from '../model/convert.node.js';
+import type { KVDType } from '../model/kv-cache.js';
+import { inspectReport, type InspectReport } from '../model/report.js';
+import { writeTinyModel } from '../model/tiny-model.node.js';
 import { openSafetensors } from '../io/safetensors.node.js';
-import { fmtBytes, fmtCount, openEngine, parseIds, type EngineOptions } from './common.js';
+import { fmtBytes, fmtCount, openEngine, parseIds } from './common.js';
+import { engineOptions, numberOption, type EngineFlags } from './options.js';
 import { vqParityHooks } from './vq-hooks.js';
 
-export async function parityCommand(dir: string, opts: EngineOptions & { json?: boolean }): Promise<void> {
+export async function parityCommand(dir: string, opts: EngineFlags & { json?: boolean }): Promise<void> {
   const expPath = join(dir, 'expected.json');
   if (!existsSync(expPath)) throw new ChameleonError(`${dir}: no expected.json (a parity fixture directory has config.json, model.safetensors and expected.json)`);
   const expected = JSON.parse(readFileSync(expPath, 'utf8')) as Record<string, unknown>;
@@ -43,66 +49,34 @@ function formatCheck(c: ParityCheck): string {
 export function inspectCommand(dir: string, opts: { json?: boolean }): void {
   const cfg = readConfig(dir);
   const archive = openSafetensors(dir);
+  let report: InspectReport;
   try {
-    const dtypes = new Map<string, { count: number; bytes: number }>();
-    let vqBytes = 0;
-    let lmBytes = 0;
-    for (const [name, t] of archive.tensors()) {
-      const d = dtypes.get(t.dtype) ?? { count: 0, bytes: 0 };
-      d.count++;
-      d.bytes += t.byteLength;
-      dtypes.set(t.dtype, d);
-      if (name.startsWith('model.vqmodel.')) vqBytes += t.byteLength;
-      else lmBytes += t.byteLength;
-    }
-    const pc = parameterCount(cfg);
-    const kvPerToken = 2 * cfg.numHiddenLayers * cfg.numKeyValueHeads * cfg.headDim * 4;
-    const f32Weights = pc.total * 4;
-    const report = {
-      dir,
-      config: {
-        layers: cfg.numHiddenLayers,
-        hidden: cfg.hiddenSize,
-        ffn: cfg.intermediateSize,
-        heads: cfg.numAttentionHeads,
-        kvHeads: cfg.numKeyValueHeads,
-        headDim: cfg.headDim,
-        vocab: cfg.vocabSize,
-        maxPositions: cfg.maxPositionEmbeddings,
-        swinNorm: cfg.swinNorm,
-        ropeTheta: cfg.ropeTheta,
-        imageCodes: Object.keys(cfg.vocabularyMap ?? {}).filter((n) => n.startsWith('IMGIMG')).length,
-      },
-      parameters: pc,
-      dtypes: Object.fromEntries(dtypes),
-      memory: {
-        languageModelBytesAsStored: lmBytes,
-        vqBytesAsStored: vqBytes,
-        languageModelBytesF32: f32Weights,
-        kvCacheBytesPerToken: kvPerToken,
-        kvCacheBytesFullContext: kvPerToken * cfg.maxPositionEmbeddings,
-      },
-      warnings: [...cfg.warnings, ...archive.warnings],
-    };
-    if (opts.json) {
-      console.log(JSON.stringify(report));
-      return;
-    }
-    const c = report.config;
-    console.log(`model       ${dir}`);
-    console.log(`shape       ${c.layers} layers, hidden ${c.hidden}, FFN ${c.ffn}, ${c.heads} heads (${c.kvHeads} KV, dim ${c.headDim}), vocab ${c.vocab} (${c.imageCodes} image codes), context ${c.maxPositions}, ${c.swinNorm ? 'swin norm' : 'pre-norm'}`);
-    console.log(`parameters  ${fmtCount(pc.total)} total`);
-    for (const [k, v] of Object.entries(pc)) if (k !== 'total') console.log(`            ${k.padEnd(11)} ${fmtCount(v as number)}`);
-    console.log('dtypes      ' + [...dtypes].map(([d, v]) => `${d}: ${v.count} tensors, ${fmtBytes(v.bytes)}`).join('; '));
-    console.log(`memory      weights as stored ${fmtBytes(lmBytes)} (+ VQ ${fmtBytes(vqBytes)}); as f32 ${fmtBytes(f32Weights)}`);
-    console.log(`            KV cache ${fmtBytes(kvPerToken)}/token, ${fmtBytes(kvPerToken * cfg.maxPositionEmbeddings)} for the full ${cfg.maxPositionEmbeddings}-token context`);
-    for (const w of report.warnings) console.log(`warning     ${w}`);
+    report = inspectReport(dir, cfg, archive.tensors().values(), archive.warnings);
   } finally {
     archive.close();
   }
+  if (opts.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  const c = report.config;
+  const m = report.memory;
+  const pc = report.parameters;
+  console.log(`model       ${dir}`);
+  console.log(`shape       ${c.layers} layers, hidden ${c.hidden}, FFN ${c.ffn}, ${c.heads} heads (${c.kvHeads} KV, dim ${c.headDim}), vocab ${c.vocab} (${c.imageCodes} image codes), context ${c.maxPositions}, ${c.swinNorm ? 'swin norm' : 'pre-norm'}`);
+  console.log(`parameters  ${fmtCount(pc.total)} total`);
+  for (const [k, v] of Object.entries(pc)) if (k !== 'total') console.log(`            ${k.padEnd(11)} ${fmtCount(v as number)}`);
+  console.log('dtypes      ' + Object.entries(report.dtypes).map(([d, v]) => `${d}: ${v.count} tensors, ${fmtBytes(v.bytes)}`).join('; '));
+  console.log(`memory      weights as stored ${fmtBytes(m.languageModelBytesAsStored)} (+ VQ ${fmtBytes(m.vqBytesAsStored)}); as f32 ${fmtBytes(m.languageModelBytesF32)}`);
+  const other: KVDType = m.kvCacheDtype === 'bf16' ? 'f32' : 'bf16';
+  console.log(
+    `            KV cache (${m.kvCacheDtype}, what --kv-dtype auto picks for ${m.matrixDtype ?? 'unknown'} matrices) ${fmtBytes(m.kvCacheBytesPerToken)}/token, ` +
+      `${fmtBytes(m.kvCacheBytesFullContext)} for the full ${c.maxPositions}-token context; as ${other} ${fmtBytes(m.kvCacheBytesPerTokenByDtype[other])}/token`,
+  );
+  for (const w of report.warnings) console.log(`warning     ${w}`);
 }
 
-export async function logitsCommand(opts: EngineOptions & { model: string; ids: string; json?: boolean }): Promise<void> {
+export async function logitsCommand(opts: EngineFlags & { model: string; ids: string; json?: boolean }): Promise<void> {
   const ids = parseIds(opts.ids);
   const { engine, close } = await openEngine(opts);
   try {
@@ -126,4 +100,59 @@ export async function logitsCommand(opts: EngineOptions & { model: string; ids: 
   } finally {
     await close();
   }
+}
+
+export async function initTinyCommand(out: string, opts: EngineFlags & { seed: number; force?: boolean }): Promise<void> {
+  const t0 = performance.now();
+  const { engine, close } = await openEngine({ ...opts, backend: 'ref' });
+  try {
+    const r = writeTinyModel(engine, out, { seed: opts.seed, force: opts.force });
+    const secs = (performance.now() - t0) / 1000;
+    console.log(`wrote a random-weight tiny model to ${out} in ${secs.toFixed(1)} s: ${r.files.join(', ')} (vocab ${r.config.vocabSize}, ${r.config.numHiddenLayers} layers, 32×32 images as 4×4 codes)`);
+  } finally {
+    await close();
+  }
+}
+
+/** Adds `parity`, `inspect`, `logits`, `convert` and `init-tiny` to the program. */
+export function registerModelCommands(program: Command): void {
+  engineOptions(
+    program
+      .command('parity <fixture-dir>')
+      .description('compare the model (and image tokenizer) with Hugging Face reference outputs in <fixture-dir>/expected.json')
+      .option('--json', 'one JSON object per check'),
+  ).action(async (dir: string, opts: EngineFlags & { json?: boolean }) => parityCommand(dir, opts));
+
+  program
+    .command('inspect <model-dir>')
+    .description('config summary, parameter count by group, dtypes and the memory the model needs')
+    .option('--json', 'print one JSON object')
+    .action((dir: string, opts: { json?: boolean }) => inspectCommand(dir, opts));
+
+  engineOptions(
+    program
+      .command('logits')
+      .description('logits of every position for a list of token ids (debugging, cross-implementation checks)')
+      .requiredOption('--model <dir>', 'Hugging Face Chameleon directory')
+      .requiredOption('--ids <list>', 'comma-separated token ids, e.g. 0,5,9')
+      .option('--json', 'print {"logits": number[][]}'),
+  ).action(async (opts: EngineFlags & { model: string; ids: string; json?: boolean }) => logitsCommand(opts));
+
+  program
+    .command('convert <meta-dir> <out-dir>')
+    .description("convert Meta's Chameleon release (consolidated*.pth, params.json, tokenizer, vqgan) to a Hugging Face directory")
+    .option('--model <name>', 'model folder inside a data/models tree, e.g. 7b or 30b')
+    .addOption(numberOption('--max-shard-bytes <n>', 'shard model.safetensors above this size', { int: true, min: 1 }))
+    .action(async (metaDir: string, outDir: string, opts: { model?: string; maxShardBytes?: number }) => {
+      const r = await convertMeta(metaDir, outDir, { model: opts.model, maxShardBytes: opts.maxShardBytes });
+      console.log(`converted ${r.tensors} tensors from ${r.inputShards} shard(s) into ${outDir}: ${r.files.join(', ')}`);
+      for (const w of r.warnings) console.log(`warning: ${w}`);
+    });
+
+  program
+    .command('init-tiny <out-dir>')
+    .description('write a complete random-weight tiny model directory (tokenizer, transformer, VQGAN) to try every command on')
+    .addOption(numberOption('--seed <n>', 'seed of the random weights', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
+    .option('--force', 'overwrite a directory that is not empty')
+    .action(async (out: string, opts: { seed: number; force?: boolean }) => initTinyCommand(out, opts));
 }

@@ -10,7 +10,7 @@ import { loadTextTokenizer } from '../tokenizers/text/load.node.js';
 import { trainChameleonTokenizer } from '../tokenizers/chameleon-tokenizer.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import { readConfig } from '../model/checkpoint.node.js';
-import { parseIntOption } from './common.js';
+import { numberOption } from './options.js';
 
 const KIND_NAMES = ['text', 'image', 'special'];
 
@@ -86,9 +86,9 @@ export function registerTextCommands(program: Command): void {
     .command('tokenizer')
     .description('train a byte-level BPE with Chameleon\'s id layout (specials, image codes, then text)')
     .requiredOption('--corpus <path>', 'a .txt/.md/.jsonl file ({"text": ...} lines) or a folder of them')
-    .requiredOption('--vocab-size <n>', 'total ids including specials and image codes', parseIntOption)
-    .requiredOption('--codebook-size <n>', 'image codes of the VQGAN this vocabulary will hold', parseIntOption)
-    .option('--min-frequency <n>', 'minimum pair count to merge (default 2)', parseIntOption)
+    .addOption(numberOption('--vocab-size <n>', 'total ids including specials and image codes', { int: true, min: 1 }).makeOptionMandatory())
+    .addOption(numberOption('--codebook-size <n>', 'image codes of the VQGAN this vocabulary will hold', { int: true, min: 1 }).makeOptionMandatory())
+    .addOption(numberOption('--min-frequency <n>', 'minimum pair count to merge (default 2)', { int: true, min: 1 }))
     .requiredOption('--out <dir>', 'where tokenizer.json and vocabulary_map.json go')
     .action((opts: { corpus: string; vocabSize: number; codebookSize: number; minFrequency?: number; out: string }) => trainTokenizerCommand(opts));
 }

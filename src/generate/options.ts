@@ -1,6 +1,7 @@
 // Generation options and their defaults (Meta's chameleon inference Options, spec §6.2): separate
 // text and image sampling settings, classifier-free guidance scales, modality mode and budgets.
-// Validation with clear messages; no sampling logic here.
+// Validation with clear messages (GenerateOptionError carries the option's path, so a CLI or server
+// can name its own flag or field), and the context budget of a request; no sampling logic here.
 
 import { z } from 'zod';
 import { ChameleonError } from '../util/errors.js';
@@ -103,12 +104,52 @@ function defined<T extends object>(o: T): Partial<T> {
   return out as Partial<T>;
 }
 
-/** Fills defaults and validates; errors name the offending option. Undefined values mean "default". */
+/** An option that fails validation: `path` is its place in GenerateOptionsInput, e.g. 'text.temperature'. */
+export class GenerateOptionError extends ChameleonError {
+  constructor(
+    readonly path: string,
+    /** What is wrong, without the option's name, e.g. 'must be > 0'. */
+    readonly reason: string,
+    readonly value: unknown,
+  ) {
+    super(`invalid generation option ${path}: ${reason}, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+}
+
+function valueAt(o: unknown, path: readonly PropertyKey[]): unknown {
+  let v = o;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** A zod issue as a short reason ("must be <= 1", "must be an integer"). */
+function reasonOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_small':
+      return `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}`;
+    case 'invalid_type':
+      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+    case 'invalid_format':
+      return `must be ${issue.format === 'safeint' ? 'an integer' : issue.format}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown option ${issue.keys.join(', ')}`;
+    default:
+      return issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+  }
+}
+
+/** Fills defaults and validates; a GenerateOptionError names the offending option. Undefined values mean "default". */
 export function resolveOptions(input: GenerateOptionsInput = {}): GenerateOptions {
-  const r = optionsSchema.safeParse(defined(input));
+  const clean = defined(input);
+  const r = optionsSchema.safeParse(clean);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new ChameleonError(`invalid generation option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    throw new GenerateOptionError(path.map(String).join('.') || '(root)', reasonOf(issue), valueAt(clean, path));
   }
   const o = r.data;
   return {
@@ -117,4 +158,19 @@ export function resolveOptions(input: GenerateOptionsInput = {}): GenerateOption
     text: { ...DEFAULT_OPTIONS.text, ...o.text },
     image: { ...DEFAULT_OPTIONS.image, ...o.image },
   } as GenerateOptions;
+}
+
+export interface TokenBudget {
+  /** New tokens the request can actually generate. */
+  maxNewTokens: number;
+  /** True when the context, not maxNewTokens, is the limit. */
+  capped: boolean;
+  /** Tokens left in the context after the prompt. */
+  room: number;
+}
+
+/** How many new tokens fit: maxNewTokens, capped by what the context leaves after the prompt. */
+export function tokenBudget(promptTokens: number, maxNewTokens: number, context: number): TokenBudget {
+  const room = Math.max(0, context - promptTokens);
+  return { maxNewTokens: Math.min(maxNewTokens, room), capped: maxNewTokens > room, room };
 }

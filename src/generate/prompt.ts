@@ -1,7 +1,7 @@
 // Prompt layout (spec §5): BOS, then text and image segments in order (an image is BOI + N codes +
 // EOI), and for chat an end-of-turn id after every user turn (and after earlier assistant turns), so
-// the model answers the last user turn. Images arrive already tokenized (codes): turning files into
-// codes is the image tokenizer's job.
+// the model answers the last user turn. `<image>` markers in a prompt's text place its images.
+// Images arrive already tokenized (codes): turning files into codes is the image tokenizer's job.
 
 import { ChameleonError } from '../util/errors.js';
 import type { TextCodec } from './events.js';
@@ -46,6 +46,28 @@ export function segmentIds(p: PromptParts, s: Segment): number[] {
       return ids;
     }
   }
+}
+
+/** The marker that places an image inside prompt text. */
+export const IMAGE_MARKER = '<image>';
+
+/**
+ * Splits prompt text at `<image>` markers and puts the images there, in order. Without a marker the
+ * images come first, then the text; with markers their count must equal the number of images.
+ */
+export function imagePromptSegments(text: string, images: readonly ArrayLike<number>[]): Segment[] {
+  const parts = text.split(IMAGE_MARKER);
+  const markers = parts.length - 1;
+  if (markers === 0) return [...images.map((codes) => ({ type: 'image' as const, codes })), ...(text ? [{ type: 'text' as const, text }] : [])];
+  if (markers !== images.length) {
+    throw new ChameleonError(`the prompt has ${markers} ${IMAGE_MARKER} marker${markers === 1 ? '' : 's'} but ${images.length} image${images.length === 1 ? ' was' : 's were'} given`);
+  }
+  const segs: Segment[] = [];
+  parts.forEach((p, i) => {
+    if (p) segs.push({ type: 'text', text: p });
+    if (i < images.length) segs.push({ type: 'image', codes: images[i] });
+  });
+  return segs;
 }
 
 /** A completion prompt: BOS + segments, nothing appended. */

@@ -1,6 +1,7 @@
 // Terminal progress bar with rate and ETA, for any work that takes more than a few seconds.
-// Writes to a stream (stderr by default) only when it is a TTY, else prints a line every few
-// seconds; never throws. Event-style progress for the API lives in the server, not here.
+// Redraws one line in place on a TTY (stderr by default); elsewhere prints a line every few seconds
+// and never the same state twice. Rate and ETA come from one clock (performance.now unless given).
+// Never throws. Event-style progress for the API lives in the server, not here.
 
 export interface ProgressStream {
   write(s: string): unknown;
@@ -15,6 +16,8 @@ export interface ProgressOptions {
   stream?: ProgressStream | null;
   /** Minimum ms between redraws. */
   intervalMs?: number;
+  /** Milliseconds clock for rate and ETA (default performance.now; callers that report a rate of their own pass theirs). */
+  now?: () => number;
 }
 
 function fmtDuration(s: number): string {
@@ -36,8 +39,11 @@ function fmtRate(r: number): string {
 
 export class ProgressBar {
   private done_ = 0;
-  private readonly start = Date.now();
-  private lastDraw = 0;
+  private readonly clock: () => number;
+  private readonly start: number;
+  private lastDraw = -Infinity;
+  /** The state last printed (done count + info), so a non-TTY log never repeats a line. */
+  private drawn: string | null = null;
   private extra = '';
   private readonly stream: ProgressStream | null;
   private readonly tty: boolean;
@@ -46,6 +52,8 @@ export class ProgressBar {
     const fallback = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr ?? null;
     this.stream = opts.stream === undefined ? fallback : opts.stream;
     this.tty = Boolean(this.stream?.isTTY);
+    this.clock = opts.now ?? (() => performance.now());
+    this.start = this.clock();
   }
 
   get completed(): number {
@@ -56,7 +64,7 @@ export class ProgressBar {
   tick(n = 1, info?: string): void {
     this.done_ += n;
     if (info !== undefined) this.extra = info;
-    const now = Date.now();
+    const now = this.clock();
     const interval = this.opts.intervalMs ?? (this.tty ? 100 : 5000);
     if (now - this.lastDraw >= interval || this.done_ >= this.opts.total) {
       this.lastDraw = now;
@@ -64,11 +72,16 @@ export class ProgressBar {
     }
   }
 
+  /** Units per second since the bar was created. */
+  rate(now = this.clock()): number {
+    return this.done_ / Math.max((now - this.start) / 1000, 1e-9);
+  }
+
   /** One-line text of the current state (also used for non-TTY logging and tests). */
-  render(now = Date.now()): string {
+  render(now = this.clock()): string {
     const { total, label = '', unit = 'it' } = this.opts;
     const elapsed = Math.max((now - this.start) / 1000, 1e-9);
-    const rate = this.done_ / elapsed;
+    const rate = this.rate(now);
     const frac = total > 0 ? Math.min(1, this.done_ / total) : 0;
     const width = 24;
     const filled = Math.round(frac * width);
@@ -82,6 +95,9 @@ export class ProgressBar {
 
   private draw(now: number): void {
     if (!this.stream) return;
+    const state = `${this.done_}\u0000${this.extra}`;
+    if (!this.tty && state === this.drawn) return;
+    this.drawn = state;
     try {
       this.stream.write(this.tty ? `\r\x1b[2K${this.render(now)}` : `${this.render(now)}\n`);
     } catch {
@@ -92,7 +108,7 @@ export class ProgressBar {
   /** Final redraw and newline. */
   finish(info?: string): void {
     if (info !== undefined) this.extra = info;
-    this.draw(Date.now());
+    this.draw(this.clock());
     if (this.stream && this.tty) {
       try {
         this.stream.write('\n');

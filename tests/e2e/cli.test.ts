@@ -63,7 +63,7 @@ test('bad input gets one clear line and exit code 2', () => {
     [['logits', '--model', 'tests/fixtures/hf-chameleon/mha', '--ids', '0,x'], /--ids must be comma-separated/],
     [['parity', 'tests/fixtures'], /no expected\.json/],
     [['inspect', 'tests'], /no config\.json/],
-    [['parity', 'tests/fixtures/hf-chameleon/mha', '--backend', 'gpu'], /unknown backend 'gpu'/],
+    [['parity', 'tests/fixtures/hf-chameleon/mha', '--backend', 'gpu'], /--backend must be wasm or ref, got 'gpu'/],
   ];
   for (const [args, re] of cases) {
     const r = run(args);

@@ -69,10 +69,10 @@ test('text mode never draws; chat mode works with the end-of-turn token (bf16 KV
 test('bad input: unreadable image, marker/image mismatch, bad options → one clear line, exit 2', () => {
   const cases: [string[], RegExp][] = [
     [['look <image>', '--image', join(root, 'not-an-image.png')], /not-an-image\.png/],
-    [['<image> and <image>', '--image', join(root, 'red.png')], /2 <image> markers but 1 --image/],
+    [['<image> and <image>', '--image', join(root, 'red.png')], /2 <image> markers but 1 image was given/],
     [['hi', '--mode', 'video'], /--mode must be text, image or interleaved/],
     [['hi', '--kv-dtype', 'int4'], /--kv-dtype must be auto, f32 or bf16, got 'int4'/],
-    [['hi', '--temperature', '-1'], /invalid generation option text\.temperature/],
+    [['hi', '--temperature', '-1'], /--temperature must be > 0, got -1/],
     [['hi', '--mode', 'image', '--max-new-tokens', '5'], /an image needs 18 tokens/],
   ];
   for (const [args, re] of cases) {
