@@ -54,7 +54,7 @@ const ENGINE_TO_ST: { readonly [D in ScalarDType]: StDType } = { f32: 'F32', bf1
 /** Safetensors refuses headers above 100 MB; so do we (a corrupt length must not allocate gigabytes). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-function isStDType(s: string): s is StDType {
+export function isStDType(s: string): s is StDType {
   return Object.prototype.hasOwnProperty.call(ST_DTYPES, s);
 }
 
