@@ -22,7 +22,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-export async function runDoctor(opts: DoctorOptions): Promise<void> {
+async function runDoctor(opts: DoctorOptions): Promise<void> {
   const wasm = await createWasmBackend({ threads: opts.threads });
   const ref = createRefBackend();
   const ew = new Engine(wasm);

@@ -119,7 +119,7 @@ class TextSink {
   }
 }
 
-export async function generateCommand(promptText: string, o: GenerateCliOptions): Promise<void> {
+async function generateCommand(promptText: string, o: GenerateCliOptions): Promise<void> {
   const mode = o.mode;
   const options = resolveCliOptions(o);
   const { engine, close } = await openEngine(o);

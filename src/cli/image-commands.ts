@@ -36,7 +36,7 @@ function vocabIds(dir: string, codes: Int32Array): number[] | undefined {
   }
 }
 
-export async function imageEncodeCommand(image: string, opts: EngineFlags & { model: string; json?: boolean }): Promise<void> {
+async function imageEncodeCommand(image: string, opts: EngineFlags & { model: string; json?: boolean }): Promise<void> {
   const { engine, close } = await openEngine(opts);
   try {
     const vq = requireVqgan(engine, opts.model);
@@ -59,7 +59,7 @@ export async function imageEncodeCommand(image: string, opts: EngineFlags & { mo
 }
 
 /** Codes from an `image encode --json` object ({codes: rows} or {ids}) or a flat array (optionally nested). */
-export function parseCodesJson(text: string, file: string): number[] {
+function parseCodesJson(text: string, file: string): number[] {
   let j: unknown;
   try {
     j = JSON.parse(text);
@@ -74,7 +74,7 @@ export function parseCodesJson(text: string, file: string): number[] {
   return flat as number[];
 }
 
-export async function imageDecodeCommand(codesFile: string, opts: EngineFlags & { model: string; output: string }): Promise<void> {
+async function imageDecodeCommand(codesFile: string, opts: EngineFlags & { model: string; output: string }): Promise<void> {
   if (!existsSync(codesFile)) throw new ChameleonError(`${codesFile}: no such file`);
   const codes = parseCodesJson(readFileSync(codesFile, 'utf8'), codesFile);
   const { engine, close } = await openEngine(opts);
@@ -113,7 +113,7 @@ export interface TrainVqCliOptions extends EngineFlags {
   json?: boolean;
 }
 
-export async function trainVqCommand(opts: TrainVqCliOptions): Promise<void> {
+async function trainVqCommand(opts: TrainVqCliOptions): Promise<void> {
   const { engine, backend, close } = await openEngine(opts);
   try {
     const res = await runVqTraining(engine, {

@@ -18,7 +18,7 @@ import { fmtBytes, fmtCount, openEngine, parseIds } from './common.js';
 import { engineOptions, numberOption, type EngineFlags } from './options.js';
 import { vqParityHooks } from './vq-hooks.js';
 
-export async function parityCommand(dir: string, opts: EngineFlags & { json?: boolean }): Promise<void> {
+async function parityCommand(dir: string, opts: EngineFlags & { json?: boolean }): Promise<void> {
   const expPath = join(dir, 'expected.json');
   if (!existsSync(expPath)) throw new ChameleonError(`${dir}: no expected.json (a parity fixture directory has config.json, model.safetensors and expected.json)`);
   const expected = JSON.parse(readFileSync(expPath, 'utf8')) as Record<string, unknown>;
@@ -46,7 +46,7 @@ function formatCheck(c: ParityCheck): string {
   return `${status} ${`${c.section}/${c.name}`.padEnd(48)} ${err}${c.detail ? `  ${c.detail}` : ''}`;
 }
 
-export function inspectCommand(dir: string, opts: { json?: boolean }): void {
+function inspectCommand(dir: string, opts: { json?: boolean }): void {
   const cfg = readConfig(dir);
   const archive = openSafetensors(dir);
   let report: InspectReport;
@@ -76,7 +76,7 @@ export function inspectCommand(dir: string, opts: { json?: boolean }): void {
   for (const w of report.warnings) console.log(`warning     ${w}`);
 }
 
-export async function logitsCommand(opts: EngineFlags & { model: string; ids: string; json?: boolean }): Promise<void> {
+async function logitsCommand(opts: EngineFlags & { model: string; ids: string; json?: boolean }): Promise<void> {
   const ids = parseIds(opts.ids);
   const { engine, close } = await openEngine(opts);
   try {
@@ -102,7 +102,7 @@ export async function logitsCommand(opts: EngineFlags & { model: string; ids: st
   }
 }
 
-export async function initTinyCommand(out: string, opts: EngineFlags & { seed: number; force?: boolean }): Promise<void> {
+async function initTinyCommand(out: string, opts: EngineFlags & { seed: number; force?: boolean }): Promise<void> {
   const t0 = performance.now();
   const { engine, close } = await openEngine({ ...opts, backend: 'ref' });
   try {

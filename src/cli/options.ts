@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ChameleonError } from '../util/errors.js';
 
 /** Exit code of every error the user can fix (bad flags, bad files, bad values). */
-export const USAGE_EXIT = 2;
+const USAGE_EXIT = 2;
 
 export interface NumberSpec {
   /** Whole numbers only. */

@@ -31,15 +31,15 @@ export interface VqParityHooks {
 // so that a real deviation fails: QK-norm eps 1e-6 instead of 1e-5 gives 1.3e-5..4.9e-5 on these
 // quantities. Measured with `node dist/src/cli/main.js parity <fixture> [--backend ref] --json`.
 /** Logits (text, multimodal, greedy step logits, batch last logits): measured worst 2.27e-6. */
-export const LOGIT_TOL = 1e-5;
+const LOGIT_TOL = 1e-5;
 /** Hidden states, final norm and the prompt KV cache: measured worst 1.59e-6 (multimodal). */
-export const HIDDEN_TOL = 8e-6;
+const HIDDEN_TOL = 8e-6;
 /** Per-layer intermediates (input norm, q/k norm, attention, MLP, layer output): measured worst 2.03e-6 (layer_out). */
-export const LAYER_TOL = 8e-6;
+const LAYER_TOL = 8e-6;
 /** RoPE cos/sin tables (float64 here vs the fixture's float32): measured worst 1.09e-7. */
-export const ROPE_TOL = 5e-7;
+const ROPE_TOL = 5e-7;
 /** VQGAN encode/decode intermediates and pixels: measured worst 4.71e-6 (decoded pixels, plain SIMD). */
-export const VQ_TOL = 2e-5;
+const VQ_TOL = 2e-5;
 
 type Json = Record<string, unknown>;
 type Nested = number | Nested[];
@@ -92,7 +92,7 @@ function argmaxRows(logits: Tensor): number[] {
 }
 
 /** Greedy decoding as HF generate does it (image ids masked), with or without a KV cache. */
-export function greedy(model: ChameleonModel, prompt: number[][], steps: number, useCache: boolean, keyStart?: Int32Array): { tokens: number[][]; stepLogits: Float32Array[] } {
+function greedy(model: ChameleonModel, prompt: number[][], steps: number, useCache: boolean, keyStart?: Int32Array): { tokens: number[][]; stepLogits: Float32Array[] } {
   const e = model.engine;
   const B = prompt.length;
   const seqs = prompt.map((p) => p.slice());

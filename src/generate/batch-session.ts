@@ -440,7 +440,7 @@ function sameRows(a: Row[], b: Row[]): boolean {
 }
 
 /** Meta's partial-image rule: pad the codes so far with copies of the first code. */
-export function previewCodes(codes: readonly number[], total: number): Int32Array {
+function previewCodes(codes: readonly number[], total: number): Int32Array {
   const out = new Int32Array(total);
   for (let i = 0; i < total; i++) out[i] = i < codes.length ? codes[i] : codes[0];
   return out;

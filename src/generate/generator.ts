@@ -8,7 +8,7 @@
 import type { GenEvent } from './events.js';
 import { BatchSession, type GenerateRequest, type GeneratorParts, type SessionOptions } from './batch-session.js';
 
-export { BatchSession, previewCodes } from './batch-session.js';
+export { BatchSession } from './batch-session.js';
 export type { GenerateRequest, GeneratorParts, SessionOptions } from './batch-session.js';
 
 export class ChameleonGenerator {

@@ -22,7 +22,7 @@ export interface PromptParts {
 }
 
 /** Ids of one segment (no BOS). */
-export function segmentIds(p: PromptParts, s: Segment): number[] {
+function segmentIds(p: PromptParts, s: Segment): number[] {
   const v = p.vocab;
   switch (s.type) {
     case 'text':
@@ -89,28 +89,3 @@ export function chatPrompt(p: PromptParts, messages: readonly ChatMessage[]): nu
   return ids;
 }
 
-/** Splits generated ids into text spans and images (spec §5.3). */
-export function splitOutput(vocab: GenVocab, ids: readonly number[]): ({ type: 'text'; ids: number[] } | { type: 'image'; codes: number[] })[] {
-  const out: ({ type: 'text'; ids: number[] } | { type: 'image'; codes: number[] })[] = [];
-  let text: number[] = [];
-  let codes: number[] | null = null;
-  for (const id of ids) {
-    if (codes) {
-      if (id === vocab.eoi) {
-        out.push({ type: 'image', codes });
-        codes = null;
-      } else if (vocab.codeOf(id) >= 0) codes.push(vocab.codeOf(id));
-      continue;
-    }
-    if (id === vocab.boi) {
-      if (text.length) out.push({ type: 'text', ids: text });
-      text = [];
-      codes = [];
-    } else if (id !== vocab.bos && id !== vocab.eos && id !== vocab.eot && id !== vocab.pad) {
-      text.push(id);
-    }
-  }
-  if (codes) out.push({ type: 'image', codes });
-  if (text.length) out.push({ type: 'text', ids: text });
-  return out;
-}

@@ -14,7 +14,7 @@ export function applyRepetitionPenalty(logits: Float32Array, seen: Iterable<numb
   }
 }
 
-export function argmax(logits: Float32Array): number {
+function argmax(logits: Float32Array): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
   return best;

@@ -69,14 +69,14 @@ export interface ForwardResult {
 const NEG_MAX = -3.4028234663852886e38;
 
 /** Vocabulary ids of image tokens (index = code); [] without a vocabulary map. */
-export function imageTokenIds(cfg: ChameleonConfig): Int32Array {
+function imageTokenIds(cfg: ChameleonConfig): Int32Array {
   if (!cfg.vocabularyMap) return new Int32Array(0);
   const v = Vocabulary.fromVocabularyMap(cfg.vocabularyMap, { vocabSize: cfg.vocabSize });
   return Int32Array.from({ length: v.codebookSize }, (_, c) => v.codeToId(c));
 }
 
 /** Self-attention with per-head QK LayerNorm (HF `ChameleonAttention`). */
-export class ChameleonAttention {
+class ChameleonAttention {
   readonly q_proj: Linear; // [H·D, C]
   readonly k_proj: Linear; // [Hk·D, C]
   readonly v_proj: Linear; // [Hk·D, C]
@@ -128,7 +128,7 @@ export class ChameleonAttention {
 }
 
 /** SwiGLU MLP: down(silu(gate(x)) · up(x)) (HF `ChameleonMLP`). */
-export class ChameleonMLP {
+class ChameleonMLP {
   readonly gate_proj: Linear; // [F, C]
   readonly up_proj: Linear; // [F, C]
   readonly down_proj: Linear; // [C, F]
@@ -149,7 +149,7 @@ export class ChameleonMLP {
 }
 
 /** One decoder layer (HF `ChameleonDecoderLayer`, or `ChameleonSwinDecoderLayer` with swinNorm). */
-export class ChameleonDecoderLayer {
+class ChameleonDecoderLayer {
   readonly self_attn: ChameleonAttention;
   readonly mlp: ChameleonMLP;
   readonly input_layernorm: RMSNorm; // [C]

@@ -323,7 +323,7 @@ export function parseHfConfig(json: unknown): ChameleonConfig {
 }
 
 /** Semantic checks shared by parseHfConfig and presets. Throws FormatError naming the HF key. */
-export function validateConfig(c: ConfigFields): void {
+function validateConfig(c: ConfigFields): void {
   const bad = (msg: string): never => {
     throw new FormatError(`invalid Chameleon config: ${msg}`);
   };
@@ -522,7 +522,7 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<ChameleonConfig>>> = 
   (Object.keys(PRESET_SPECS) as PresetName[]).map((k) => [k, buildPreset(PRESET_SPECS[k])]),
 ) as Record<PresetName, ChameleonConfig>;
 
-export function isPresetName(s: string): s is PresetName {
+function isPresetName(s: string): s is PresetName {
   return Object.prototype.hasOwnProperty.call(PRESET_SPECS, s);
 }
 

@@ -15,9 +15,9 @@ export type KvDtypeChoice = 'auto' | KVDType;
 export const KV_DTYPE_CHOICES: readonly KvDtypeChoice[] = ['auto', 'f32', 'bf16'];
 
 /** The matrix that decides the policy: lm_head (or the embeddings it is tied to). */
-export const POLICY_MATRICES = ['lm_head.weight', 'model.embed_tokens.weight'] as const;
+const POLICY_MATRICES = ['lm_head.weight', 'model.embed_tokens.weight'] as const;
 
-export function isKvDtypeChoice(s: string): s is KvDtypeChoice {
+function isKvDtypeChoice(s: string): s is KvDtypeChoice {
   return (KV_DTYPE_CHOICES as readonly string[]).includes(s);
 }
 

@@ -19,7 +19,7 @@ import { saveChameleon } from './checkpoint.node.js';
 import { DEFAULT_VQ, presetConfig, type ChameleonConfig } from './config.js';
 
 /** The sentences the tiny tokenizer is trained on (its merges; any text still encodes byte by byte). */
-export const TINY_CORPUS: readonly string[] = [
+const TINY_CORPUS: readonly string[] = [
   'a red circle on the left',
   'a blue square at the top',
   'the green triangle is small',

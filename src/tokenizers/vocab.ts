@@ -6,13 +6,13 @@
 import { ChameleonError, FormatError } from '../util/errors.js';
 
 export type TokenKind = 'text' | 'image' | 'special';
-export const KIND_TEXT = 0;
-export const KIND_IMAGE = 1;
-export const KIND_SPECIAL = 2;
+const KIND_TEXT = 0;
+const KIND_IMAGE = 1;
+const KIND_SPECIAL = 2;
 const KIND_NAMES: readonly TokenKind[] = ['text', 'image', 'special'];
 
 /** Offset of image code 0 in the id space (vocab id = code + 4). */
-export const IMAGE_ID_OFFSET = 4;
+const IMAGE_ID_OFFSET = 4;
 const DIGIT_LETTERS = 'ABCDEFGHIJ';
 
 /** Vocabulary name of image code `code`: IMGIMG + decimal digits as letters A=0…J=9 + Z. */

@@ -7,7 +7,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { preprocessImage } from '../tokenizers/image/preprocess.node.js';
 import { ChameleonError, FormatError } from '../util/errors.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif']);
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif']);
 
 function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir).sort()) {

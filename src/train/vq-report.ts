@@ -3,8 +3,8 @@
 // reconstruction part per step, held-out PSNR on a second axis). vq-run.node.ts writes them to disk.
 
 /** Pairs per row of the sheet; padding (pixels) around and between cells. */
-export const SHEET_PAIRS_PER_ROW = 4;
-export const SHEET_PAD = 2;
+const SHEET_PAIRS_PER_ROW = 4;
+const SHEET_PAD = 2;
 
 /** Sheet size for n image pairs of side r. */
 export function sheetSize(n: number, r: number, pairsPerRow = SHEET_PAIRS_PER_ROW, pad = SHEET_PAD): { width: number; height: number } {

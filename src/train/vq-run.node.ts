@@ -17,8 +17,8 @@ import { BatchSampler, DEFAULT_VQ_TRAIN, VqTrainer, evaluateVq, type StepStats, 
 import { listImages, loadImages } from './vq-data.node.js';
 import { composeSheet, lossCurveSvg, type CurvePoint, type EvalPoint } from './vq-report.js';
 
-export const STATE_FILE = 'trainer-state.safetensors';
-export const MODEL_FILE = 'model.safetensors';
+const STATE_FILE = 'trainer-state.safetensors';
+const MODEL_FILE = 'model.safetensors';
 
 export interface VqRunOptions extends Partial<VqTrainOptions> {
   /** Directory of images or JSONL of {"image": path}. */

@@ -320,7 +320,7 @@ export interface EvalResult {
 }
 
 /** [3, R, R] floats v/255·2−1 back to the uint8 HWC bytes they came from. */
-export function pixelsToUint8HWC(pixels: Float32Array, r: number): Uint8Array {
+function pixelsToUint8HWC(pixels: Float32Array, r: number): Uint8Array {
   const n = r * r;
   const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round(((pixels[c * n + i] + 1) / 2) * 255)));
@@ -328,7 +328,7 @@ export function pixelsToUint8HWC(pixels: Float32Array, r: number): Uint8Array {
 }
 
 /** PSNR in dB between two uint8 images (Infinity-safe: capped at 100 dB for identical images). */
-export function psnr(a: Uint8Array, b: Uint8Array): number {
+function psnr(a: Uint8Array, b: Uint8Array): number {
   let se = 0;
   for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
   const mse = se / a.length;

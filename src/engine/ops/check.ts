@@ -42,10 +42,6 @@ export function expectRank(op: string, t: Tensor, rank: number, what = 'input'):
   if (t.rank !== rank) throw new ShapeError(`${op}: ${what} must have rank ${rank}, got ${fmtShape(t.shape)}`);
 }
 
-export function expectShape(op: string, t: Tensor, shape: readonly number[], what = 'input'): void {
-  const ok = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-  if (!ok) throw new ShapeError(`${op}: ${what} must have shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
-}
 
 /** Normalises a possibly negative axis for a tensor of the given rank. */
 export function normAxis(op: string, axis: number, rank: number): number {

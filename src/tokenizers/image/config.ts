@@ -83,10 +83,9 @@ export const SMALL_VQGAN: Readonly<VqganConfig> = Object.freeze({
 });
 
 export const VQGAN_PRESETS = Object.freeze({ chameleon: CHAMELEON_VQGAN, tiny: TINY_VQGAN, small: SMALL_VQGAN });
-export type VqganPresetName = keyof typeof VQGAN_PRESETS;
 
 /** Down-sampling factor of the encoder: 2^(levels − 1). */
-export function downFactor(cfg: VqganConfig): number {
+function downFactor(cfg: VqganConfig): number {
   return 2 ** (cfg.channelMultiplier.length - 1);
 }
 

@@ -15,8 +15,8 @@ export type ImageInput = string | Uint8Array;
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif';
 
 /** Largest accepted image: pixel count and side (checked on the header before decoding). */
-export const MAX_IMAGE_PIXELS = 100_000_000;
-export const MAX_IMAGE_SIDE = 16_384;
+const MAX_IMAGE_PIXELS = 100_000_000;
+const MAX_IMAGE_SIDE = 16_384;
 
 export interface DecodeOptions {
   /** Name used in error messages (default: the path, or "image" for bytes). */
@@ -50,7 +50,7 @@ const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', we
 const SUPPORTED = 'supported: PNG, JPEG, WebP, GIF';
 
 /** Recognises the container from its first bytes; null when it is none of the supported four. */
-export function sniffFormat(b: Uint8Array): ImageFormat | null {
+function sniffFormat(b: Uint8Array): ImageFormat | null {
   const at = (i: number, s: string): boolean => [...s].every((c, k) => b[i + k] === c.charCodeAt(0));
   if (b.length >= 8 && b[0] === 0x89 && at(1, 'PNG\r\n\x1a\n')) return 'png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
@@ -121,7 +121,7 @@ export function compositeOnWhite(rgba: Uint8Array, width: number, height: number
 }
 
 /** True when some pixel of an RGBA buffer has alpha < 255. */
-export function hasTransparency(rgba: Uint8Array): boolean {
+function hasTransparency(rgba: Uint8Array): boolean {
   for (let i = 3; i < rgba.length; i += 4) if (rgba[i] < 255) return true;
   return false;
 }
@@ -197,7 +197,7 @@ export function cropOffsets(width: number, height: number, resolution: number): 
 }
 
 /** Resizes (Lanczos-3) so the short side is `resolution`, then center crops: RGB HWC -> R×R RGB HWC. */
-export async function resizeAndCrop(img: { data: Uint8Array; width: number; height: number }, resolution: number): Promise<Uint8Array> {
+async function resizeAndCrop(img: { data: Uint8Array; width: number; height: number }, resolution: number): Promise<Uint8Array> {
   if (!Number.isInteger(resolution) || resolution < 1) throw new ChameleonError(`resolution must be a positive integer, got ${resolution}`);
   const t = resizeTarget(img.width, img.height, resolution);
   let resized: Uint8Array = img.data;
@@ -218,7 +218,7 @@ export async function resizeAndCrop(img: { data: Uint8Array; width: number; heig
 }
 
 /** uint8 RGB HWC -> Float32Array CHW with v/255·2−1 (computed in float64 as numpy does, then stored f32). */
-export function toModelPixels(rgb: Uint8Array, width: number, height: number): Float32Array {
+function toModelPixels(rgb: Uint8Array, width: number, height: number): Float32Array {
   const n = width * height;
   const out = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = (rgb[i * 3 + c] / 255) * 2 - 1;

@@ -17,7 +17,7 @@ export interface NearestCodes {
 const DIST_CHUNK_ELEMS = 1 << 22;
 
 /** A tensor sharing t's data but cut off from the autograd graph (torch `.detach()`). */
-export function detach(t: Tensor): Tensor {
+function detach(t: Tensor): Tensor {
   return t.engine.noGrad(() => ops.reshape(t, t.shape));
 }
 

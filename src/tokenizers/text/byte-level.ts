@@ -44,7 +44,7 @@ export function toByteLevel(text: string): string {
 }
 
 /** Bytes of a byte-level string; characters outside the alphabet are UTF-8 encoded as they are. */
-export function byteLevelToBytes(s: string): Uint8Array {
+function byteLevelToBytes(s: string): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -4,7 +4,7 @@
 // trainer and the loaded library agree. Leaves out byte mapping (byte-level.ts) and merges (bpe.ts).
 
 /** The isolating Split patterns of Chameleon's tokenizer.json, in order (Oniguruma source text). */
-export const CHAMELEON_SPLIT_PATTERNS: readonly string[] = [
+const CHAMELEON_SPLIT_PATTERNS: readonly string[] = [
   '<sentinel:[0-9]+>',
   '(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z',
   '([\\t\\n]|    |  )',
@@ -16,7 +16,7 @@ export const CHAMELEON_SPLIT_PATTERNS: readonly string[] = [
  * The GPT-2 pattern as HF ByteLevel(use_regex=true) applies it (the trailing `|\s+` keeps trailing
  * whitespace). Written as the pure-JS library compiles it (JS `\s`, which also counts U+FEFF).
  */
-export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 const SPLIT_REGEXES = CHAMELEON_SPLIT_PATTERNS.map((p) => new RegExp(p, 'gu'));
 const GPT2_REGEX = new RegExp(GPT2_PATTERN, 'gu');
