@@ -169,7 +169,8 @@ async function generateCommand(promptText: string, o: GenerateCliOptions): Promi
     let done: Record<string, unknown> = {};
     let tokPerSec = 0;
     try {
-      for await (const ev of gen.stream([{ prompt, options, negativePrompt, signal: ac.signal }])) {
+      // The terminal shows no partial images, so no preview is rendered (progress events still come).
+      for await (const ev of gen.stream([{ prompt, options, negativePrompt, signal: ac.signal }], { previewBudget: 0 })) {
         switch (ev.type) {
           case 'text':
             if (!o.json) sink.write(ev.delta);

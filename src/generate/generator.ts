@@ -28,10 +28,11 @@ export class ChameleonGenerator {
   /**
    * Streams events for one or more requests decoded together (request i is `requests[i]`); an
    * AbortSignal stops a request at any token. Every request is validated before anything runs.
+   * `opts` are the session's (e.g. previewBudget 0 for a consumer that shows no previews).
    */
-  async *stream(requests: readonly GenerateRequest[]): AsyncGenerator<GenEvent> {
+  async *stream(requests: readonly GenerateRequest[], opts: Omit<SessionOptions, 'maxRequests'> = {}): AsyncGenerator<GenEvent> {
     if (requests.length === 0) return;
-    const session = this.session({ maxRequests: requests.length });
+    const session = this.session({ ...opts, maxRequests: requests.length });
     try {
       for (const r of requests) session.admit(r);
       while (!session.idle) {
