@@ -32,6 +32,58 @@ export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): v
 }
 
 /**
+ * Multi-stream read probe: sums the 64-byte lines [start, end) from p, read as `streams` (1, 2, 4 or
+ * 8) equal parts at once, each one sequential stream, as matvec reads its four (or three) W rows;
+ * the sum goes to scratch so the loads are live. Every step loads 128 bytes (eight vectors, 128 /
+ * streams from each stream) into four independent accumulators, so neither the add latency nor
+ * the register budget caps it below DRAM speed; lines after the equal parts are read at the end.
+ */
+export function bandwidth_streams(p: usize, streams: i32, start: i32, end: i32, scratch: usize): void {
+  const s = streams <= 1 ? 1 : streams <= 2 ? 2 : streams <= 4 ? 4 : 8;
+  // Parts of whole 128-byte steps: an even number of lines each.
+  const part = <usize>(((end - start) / s) & ~1) << 6;
+  let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  let q = p + (<usize>start << 6);
+  const e = q + part;
+  if (s == 1) {
+    for (; q < e; q += 128) {
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
+      c = f32x4.add(c, f32x4.add(v128.load(q, 64), v128.load(q, 80)));
+      d = f32x4.add(d, f32x4.add(v128.load(q, 96), v128.load(q, 112)));
+    }
+  } else if (s == 2) {
+    for (; q < e; q += 64) {
+      const q1 = q + part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
+      c = f32x4.add(c, f32x4.add(v128.load(q1), v128.load(q1, 16)));
+      d = f32x4.add(d, f32x4.add(v128.load(q1, 32), v128.load(q1, 48)));
+    }
+  } else if (s == 4) {
+    for (; q < e; q += 32) {
+      const q1 = q + part, q2 = q + 2 * part, q3 = q + 3 * part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q1), v128.load(q1, 16)));
+      c = f32x4.add(c, f32x4.add(v128.load(q2), v128.load(q2, 16)));
+      d = f32x4.add(d, f32x4.add(v128.load(q3), v128.load(q3, 16)));
+    }
+  } else {
+    for (; q < e; q += 16) {
+      const q2 = q + 2 * part, q4 = q + 4 * part, q6 = q + 6 * part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q + part)));
+      b = f32x4.add(b, f32x4.add(v128.load(q2), v128.load(q2 + part)));
+      c = f32x4.add(c, f32x4.add(v128.load(q4), v128.load(q4 + part)));
+      d = f32x4.add(d, f32x4.add(v128.load(q6), v128.load(q6 + part)));
+    }
+  }
+  q = p + (<usize>start << 6) + <usize>s * part;
+  const tail = p + (<usize>end << 6);
+  for (; q < tail; q += 64) a = f32x4.add(a, f32x4.add(f32x4.add(v128.load(q), v128.load(q, 16)), f32x4.add(v128.load(q, 32), v128.load(q, 48))));
+  store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
+}
+
+/**
  * Compute probe: each of the items [start, end) runs `iters` steps of ten independent 4-lane fma4
  * chains with no loads, 80 flops per step; the result is stored at scratch so the chains stay live.
  * Ten chains cover the FMA latency x throughput product of current x86 cores (4 cycles x 2 ports),
