@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { GemmParams } from '../src/engine/kernels.js';
 import { createWasmBackend, loadKernelModule, type SimdVariant, type WasmBackend } from '../src/engine/backends/wasm/backend.node.js';
-import { higherBandwidth, measureFmaPeak, measureReadBandwidthProbes } from './roofline.js';
+import { higherBandwidth, measureFmaPeak, measureReadBandwidth } from './roofline.js';
 import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
 import { median } from './stats.js';
 
@@ -149,7 +149,7 @@ export async function run(json: boolean): Promise<void> {
         if (simd !== selected) continue;
         // Bandwidth probed before and after the matvecs (the higher is the roofline, as for the peak).
         progress(`read bandwidth ${threads}T...`);
-        const bwBefore = measureReadBandwidthProbes(be);
+        const bwBefore = measureReadBandwidth(be);
         const mv: Row[] = [];
         for (const dtype of ['f32', 'bf16'] as const) {
           for (const [r, k] of [
@@ -160,7 +160,7 @@ export async function run(json: boolean): Promise<void> {
             mv.push({ kind: 'matvec', shape: `${r}x${k}`, dtype, threads, gbps: benchMatvec(be, r, k, dtype), simd });
           }
         }
-        const bw = higherBandwidth(bwBefore, measureReadBandwidthProbes(be));
+        const bw = higherBandwidth(bwBefore, measureReadBandwidth(be));
         const roof = bw.gbps;
         const probes = Object.fromEntries(Object.entries(bw.probes).map(([k, v]) => [k, Number(v.toFixed(2))]));
         emit({ kind: 'bandwidth', dtype: 'f32', threads, gbps: roof, simd, probe: bw.best, probes });

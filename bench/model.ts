@@ -12,7 +12,7 @@ import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache, type KVDType } from '../src/model/kv-cache.js';
 import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
-import { higherBandwidth, measureReadBandwidthProbes } from './roofline.js';
+import { higherBandwidth, measureReadBandwidth } from './roofline.js';
 import { hostFields, hostLine, readCpuInfo } from './host.js';
 import { median } from './stats.js';
 
@@ -38,7 +38,7 @@ export async function run(json: boolean): Promise<void> {
   try {
     process.stderr.write('measuring read bandwidth...\n');
     // Probed again after each model: interference only lowers a probe, so the highest is the roofline.
-    let bw = measureReadBandwidthProbes(backend);
+    let bw = measureReadBandwidth(backend);
     tiny = tinyFixtureForwardMs(backend);
     process.stderr.write('long-context decode, KV cache f32 vs bf16...\n');
     kvRows.push(...longContextKv(backend));
@@ -73,7 +73,7 @@ export async function run(json: boolean): Promise<void> {
           }
           process.stderr.write(`  rep ${r + 1}/${reps}\n`);
         }
-        bw = higherBandwidth(bw, measureReadBandwidthProbes(backend));
+        bw = higherBandwidth(bw, measureReadBandwidth(backend));
         const pre = (c.prefill / median(prefillMs)) * 1000;
         const dec = 1000 / median(decodeMs);
         rows.push({

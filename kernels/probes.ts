@@ -1,6 +1,7 @@
-// Machine roofline probes for the benchmarks: a streaming read (bandwidth_sum, the ceiling for
-// decode matvec) and a register-only FMA loop (fma_peak, the ceiling for GEMM at SIMD128 width with
-// this build's fma4: relaxed_madd or mul + add). Neither touches memory beyond its scratch word.
+// Machine roofline probes for the benchmarks: streaming reads (bandwidth_streams with 1-8 streams
+// per range, and the older four-stream bandwidth_sum; the ceiling for decode matvec is the highest,
+// see bench/roofline.ts) and a register-only FMA loop (fma_peak, the ceiling for GEMM at SIMD128
+// width with this build's fma4: relaxed_madd or mul + add). None writes memory beyond its scratch word.
 
 import { fma4, hsum4 } from './simd';
 
@@ -8,6 +9,8 @@ import { fma4, hsum4 } from './simd';
  * Read-bandwidth probe: sums f32 lanes of the 64-byte lines [start, end) from p and stores the sum at
  * scratch (so the loads are live). The range is read as four concurrent sequential streams (as
  * matvec reads four W rows), which is what the hardware prefetchers need to reach full bandwidth.
+ * The first probe, kept as one of the roofline's: it reads below bandwidth_streams' four streams on
+ * the SPR VM (13.1-13.6 vs 14.6-15.3 GB/s on one thread), so alone it understated the roofline.
  */
 export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): void {
   let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
