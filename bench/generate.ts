@@ -2,6 +2,7 @@
 // guidance (time per image token with 3-way CFG ÷ without; its three rows share one batched
 // forward), and time per image, for the `small` preset (f32, 8×8-code images) and a ~1B random
 // config (bf16, Chameleon's 32×32-code images; per-token times over a prefix, extrapolated).
+// The header and every --json row name the CPU, its ISA flags and the wasm SIMD build (host.ts).
 
 import { Engine } from '../src/engine/engine.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
@@ -13,6 +14,7 @@ import { ChameleonGenerator } from '../src/generate/generator.js';
 import { resolveOptions } from '../src/generate/options.js';
 import type { GenVocab } from '../src/generate/vocab.js';
 import { median } from './stats.js';
+import { hostFields, hostLine, readCpuInfo } from './host.js';
 
 /** A synthetic id layout with the spec's specials and `codes` image ids at code + 4. */
 function benchVocab(size: number, codes: number): GenVocab {
@@ -94,6 +96,7 @@ function forwardRatio(engine: Engine, model: ChameleonModel, cfg: ChameleonConfi
 
 export async function run(json: boolean): Promise<void> {
   const backend = await createWasmBackend();
+  const host = hostFields(readCpuInfo(), 'wasm', backend.simd);
   const rows: Record<string, unknown>[] = [];
   try {
     for (const c of CASES) {
@@ -144,9 +147,10 @@ export async function run(json: boolean): Promise<void> {
     await backend.dispose();
   }
   if (json) {
-    for (const r of rows) console.log(JSON.stringify(r));
+    for (const r of rows) console.log(JSON.stringify({ ...r, ...host }));
     return;
   }
+  console.log(hostLine(host));
   console.log(`generation (wasm, ${backend.description})`);
   console.log('config               text tok/s   ms/img-tok   ms/img-tok CFG   CFG overhead   forward 3 rows/1   s/image   s/image CFG   (image tokens)');
   for (const r of rows) {

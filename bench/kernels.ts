@@ -2,15 +2,17 @@
 // n = 256, 1024, 2048 (1 thread and all threads, selected SIMD variant plus plain when relaxed is
 // selected) against the measured SIMD128 FMA peak at the same thread count; decode matvec GB/s
 // for f32 and bf16 weights streamed from RAM (cycling > 1 GiB of distinct matrices) against the
-// measured read bandwidth (wasm SIMD sum over 1 GiB) as roofline.
+// measured read bandwidth at the same thread count (the highest of the multi-stream read probes in
+// roofline.ts) as roofline. The header and every --json row name the CPU, its ISA and the SIMD build.
 
 import { availableParallelism } from 'node:os';
 import type { GemmParams } from '../src/engine/kernels.js';
 import { createWasmBackend, loadKernelModule, type SimdVariant, type WasmBackend } from '../src/engine/backends/wasm/backend.node.js';
-import { measureFmaPeak, measureReadBandwidth } from './roofline.js';
+import { higherBandwidth, measureFmaPeak, measureReadBandwidth } from './roofline.js';
+import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
 import { median } from './stats.js';
 
-interface Row {
+interface Row extends Partial<HostFields> {
   kind: 'gemm' | 'matvec' | 'bandwidth' | 'peak';
   n?: number;
   shape?: string;
@@ -22,6 +24,9 @@ interface Row {
   /** gemm: % of the SIMD128 FMA peak (selected build, same threads) measured around the relaxed GEMMs. */
   pctPeak?: number;
   simd: SimdVariant;
+  /** bandwidth: the probe that gave the roofline, and every probe's GB/s. */
+  probe?: string;
+  probes?: Record<string, number>;
 }
 
 const SAMPLES = 9;
@@ -112,7 +117,9 @@ export async function run(json: boolean): Promise<void> {
   const variants: SimdVariant[] = selected === 'relaxed' ? ['relaxed', 'plain'] : ['plain'];
   const rows: Row[] = [];
   const peaks = new Map<number, number>();
-  const emit = (r: Row): void => {
+  const cpu = readCpuInfo();
+  const emit = (r0: Row): void => {
+    const r = { ...r0, ...hostFields(cpu, 'wasm', r0.simd) };
     rows.push(r);
     if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
   };
@@ -142,7 +149,7 @@ export async function run(json: boolean): Promise<void> {
         if (simd !== selected) continue;
         // Bandwidth probed before and after the matvecs (the higher is the roofline, as for the peak).
         progress(`read bandwidth ${threads}T...`);
-        const bwBefore = await measureReadBandwidth(be);
+        const bwBefore = measureReadBandwidth(be);
         const mv: Row[] = [];
         for (const dtype of ['f32', 'bf16'] as const) {
           for (const [r, k] of [
@@ -153,8 +160,10 @@ export async function run(json: boolean): Promise<void> {
             mv.push({ kind: 'matvec', shape: `${r}x${k}`, dtype, threads, gbps: benchMatvec(be, r, k, dtype), simd });
           }
         }
-        const roof = Math.max(bwBefore, await measureReadBandwidth(be));
-        emit({ kind: 'bandwidth', dtype: 'f32', threads, gbps: roof, simd });
+        const bw = higherBandwidth(bwBefore, measureReadBandwidth(be));
+        const roof = bw.gbps;
+        const probes = Object.fromEntries(Object.entries(bw.probes).map(([k, v]) => [k, Number(v.toFixed(2))]));
+        emit({ kind: 'bandwidth', dtype: 'f32', threads, gbps: roof, simd, probe: bw.best, probes });
         for (const m of mv) emit({ ...m, pctRoofline: (100 * (m.gbps ?? 0)) / roof });
       } finally {
         await be.dispose();
@@ -165,7 +174,7 @@ export async function run(json: boolean): Promise<void> {
 }
 
 function printTable(rows: Row[], selected: SimdVariant): void {
-  const out: string[] = [];
+  const out: string[] = [hostLine(rows[0] as HostFields), ''];
   const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
   const tlabel = threads.map((t) => `${t}T`).join(' / ');
   out.push(`f32 GEMM, GFLOP/s (${tlabel}); FMA peak = register-only ${selected} fma4 chains, same threads (the ceiling for both builds)`);
@@ -180,7 +189,8 @@ function printTable(rows: Row[], selected: SimdVariant): void {
   }
   out.push('');
   const bw = threads.map((t) => rows.find((r) => r.kind === 'bandwidth' && r.threads === t)?.gbps?.toFixed(1) ?? '-').join(' / ');
-  out.push(`read bandwidth (wasm SIMD sum over 1 GiB), GB/s (${tlabel}): ${bw}`);
+  const best = threads.map((t) => rows.find((r) => r.kind === 'bandwidth' && r.threads === t)?.probe ?? '-').join(' / ');
+  out.push(`read bandwidth (highest of the wasm read probes over 1 GiB: 1/2/4/8 streams per thread), GB/s (${tlabel}): ${bw}  [${best}]`);
   out.push('');
   out.push(`matvec y = W·x, weights from RAM (> 1 GiB cycled), GB/s of W and % of read bandwidth (${tlabel}), ${selected} SIMD`);
   out.push('| weights | shape | GB/s | % roofline |');

@@ -2,6 +2,7 @@
 // backend for the `small` preset (f32) and a ~1B-parameter random config (bf16 weights), with the
 // decode roofline beside the measurement: bytes of weights read per token ÷ measured read bandwidth.
 // Also: decode at a long context with the KV cache stored as f32 vs bf16 (small preset, alternated).
+// The header and every --json row name the CPU, its ISA flags and the wasm SIMD build (host.ts).
 
 import { Engine } from '../src/engine/engine.js';
 import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
@@ -11,7 +12,8 @@ import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache, type KVDType } from '../src/model/kv-cache.js';
 import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
-import { measureReadBandwidth } from './roofline.js';
+import { higherBandwidth, measureReadBandwidth } from './roofline.js';
+import { hostFields, hostLine, readCpuInfo } from './host.js';
 import { median } from './stats.js';
 
 interface Case {
@@ -28,14 +30,15 @@ const CASES: Case[] = [
 ];
 
 export async function run(json: boolean): Promise<void> {
-  const backend: Backend = await createWasmBackend();
+  const backend = await createWasmBackend();
+  const host = hostFields(readCpuInfo(), 'wasm', backend.simd);
   const rows: Record<string, unknown>[] = [];
   let tiny = 0;
   const kvRows: Record<string, unknown>[] = [];
   try {
     process.stderr.write('measuring read bandwidth...\n');
     // Probed again after each model: interference only lowers a probe, so the highest is the roofline.
-    let gbps = await measureReadBandwidth(backend);
+    let bw = measureReadBandwidth(backend);
     tiny = tinyFixtureForwardMs(backend);
     process.stderr.write('long-context decode, KV cache f32 vs bf16...\n');
     kvRows.push(...longContextKv(backend));
@@ -70,7 +73,7 @@ export async function run(json: boolean): Promise<void> {
           }
           process.stderr.write(`  rep ${r + 1}/${reps}\n`);
         }
-        gbps = Math.max(gbps, await measureReadBandwidth(backend));
+        bw = higherBandwidth(bw, measureReadBandwidth(backend));
         const pre = (c.prefill / median(prefillMs)) * 1000;
         const dec = 1000 / median(decodeMs);
         rows.push({
@@ -89,12 +92,14 @@ export async function run(json: boolean): Promise<void> {
       }
     }
     // One roofline for every row: the highest bandwidth probe of the run.
+    const gbps = bw.gbps;
     for (const r of rows) {
       const roofline = (gbps * 1e9) / Number(r.weightBytesPerToken);
       Object.assign(r, {
         decodeRooflineTokensPerSec: Number(roofline.toFixed(2)),
         decodeOfRoofline: Number((Number(r.decodeTokensPerSec) / roofline).toFixed(3)),
         readBandwidthGBps: Number(gbps.toFixed(1)),
+        readBandwidthProbe: bw.best,
       });
     }
   } finally {
@@ -102,10 +107,10 @@ export async function run(json: boolean): Promise<void> {
   }
   const tinyRow = { kind: 'model-forward', config: 'hf-chameleon/mha fixture (10 tokens)', ms: Number(tiny.toFixed(3)) };
   if (json) {
-    for (const r of [...rows, ...kvRows]) console.log(JSON.stringify(r));
-    console.log(JSON.stringify(tinyRow));
+    for (const r of [...rows, ...kvRows, tinyRow]) console.log(JSON.stringify({ ...r, ...host }));
     return;
   }
+  console.log(hostLine(host));
   console.log(`model throughput (wasm, ${backend.description})`);
   console.log('config               params   prefill tok/s   decode tok/s   roofline tok/s   % of roofline');
   for (const r of rows) {
@@ -113,7 +118,7 @@ export async function run(json: boolean): Promise<void> {
       `${String(r.config).padEnd(20)} ${(Number(r.params) / 1e6).toFixed(0).padStart(6)}M ${String(r.prefillTokensPerSec).padStart(15)} ${String(r.decodeTokensPerSec).padStart(14)} ${String(r.decodeRooflineTokensPerSec).padStart(16)} ${(Number(r.decodeOfRoofline) * 100).toFixed(0).padStart(14)}%`,
     );
   }
-  console.log(`roofline = measured read bandwidth ${rows[0]?.readBandwidthGBps} GB/s ÷ weight bytes per token`);
+  console.log(`roofline = measured read bandwidth ${rows[0]?.readBandwidthGBps} GB/s (highest read probe: ${rows[0]?.readBandwidthProbe}) ÷ weight bytes per token`);
   console.log(`forward of the tiny HF fixture model (2 layers, width 64, 10 tokens): ${tinyRow.ms} ms`);
   console.log('');
   console.log(`decode after a ${KV_CONTEXT}-token prompt, small preset (f32 weights), by KV cache storage`);

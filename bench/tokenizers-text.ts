@@ -1,11 +1,13 @@
 // Text tokenizer benchmark: trains a Chameleon-layout BPE on a synthetic mixed corpus (prose-like
 // words, code, digits, CJK, emoji, whitespace runs), then measures tokenizer.json load time, library
-// encode and decode MB/s and our reference BPE's encode MB/s. `run(true)` prints one JSON object a line.
+// encode and decode MB/s and our reference BPE's encode MB/s. `run(true)` prints one JSON object a line,
+// each naming the CPU and its ISA flags (host.ts; backend 'js': no wasm kernels run here).
 
 import { trainChameleonTokenizer } from '../src/tokenizers/chameleon-tokenizer.js';
 import { HfTextTokenizer } from '../src/tokenizers/text/text-tokenizer.js';
 import { ReferenceBpe } from '../src/tokenizers/text/bpe.js';
 import { parseTokenizerJson } from '../src/tokenizers/text/tokenizer-json.js';
+import { hostFields, hostLine, readCpuInfo } from './host.js';
 
 function syntheticCorpus(targetBytes: number, seed: number): string[] {
   let s = seed >>> 0;
@@ -42,7 +44,9 @@ function mbOf(docs: string[]): number {
 }
 
 export async function run(json: boolean): Promise<void> {
-  const emit = (obj: Record<string, unknown>, human: string): void => console.log(json ? JSON.stringify(obj) : human);
+  const host = hostFields(readCpuInfo(), 'js');
+  const emit = (obj: Record<string, unknown>, human: string): void => console.log(json ? JSON.stringify({ ...obj, ...host }) : human);
+  if (!json) console.log(hostLine(host));
   const train = syntheticCorpus(1_000_000, 1);
   const test = syntheticCorpus(2_000_000, 2);
   const mb = mbOf(test);

@@ -1,6 +1,7 @@
 // `npm run bench -- tokenizers [--json]`: image tokenizer encode/decode time for the real 512×512
 // Chameleon VQGAN config and the small demo config (random weights, one image, wasm backend), then
 // the text tokenizer's encode MB/s (bench/tokenizers-text.ts). Set CHAMELEON_BENCH_SKIP_512=1 to skip 512².
+// The header and every --json row name the CPU, its ISA flags and the backend (host.ts).
 
 import { availableParallelism } from 'node:os';
 import { Engine } from '../src/engine/index.js';
@@ -8,8 +9,9 @@ import { createWasmBackend } from '../src/engine/backends/wasm/backend.node.js';
 import { CHAMELEON_VQGAN, SMALL_VQGAN, type VqganConfig } from '../src/tokenizers/image/config.js';
 import { Vqgan, toUint8HWC } from '../src/tokenizers/image/vqgan.js';
 import { median } from './stats.js';
+import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
 
-interface Row {
+interface Row extends HostFields {
   kind: 'image-encode' | 'image-decode';
   config: string;
   resolution: number;
@@ -23,6 +25,7 @@ async function benchConfig(name: string, cfg: VqganConfig, runs: number): Promis
   const backend = await createWasmBackend({ threads: availableParallelism() });
   const engine = new Engine(backend);
   const conv = backend.native.has('conv2d') ? 'native' : 'ref';
+  const host = hostFields(readCpuInfo(), 'wasm', backend.simd);
   try {
     const vq = new Vqgan(engine, cfg, { encoder: true, decoder: true });
     vq.initialize(1);
@@ -45,8 +48,8 @@ async function benchConfig(name: string, cfg: VqganConfig, runs: number): Promis
     }
     const peak = scratch();
     return [
-      { kind: 'image-encode', config: name, resolution: r, ms: median(enc), runs: enc.length, peakScratchMiB: peak, conv },
-      { kind: 'image-decode', config: name, resolution: r, ms: median(dec), runs: dec.length, peakScratchMiB: peak, conv },
+      { kind: 'image-encode', config: name, resolution: r, ms: median(enc), runs: enc.length, peakScratchMiB: peak, conv, ...host },
+      { kind: 'image-decode', config: name, resolution: r, ms: median(dec), runs: dec.length, peakScratchMiB: peak, conv, ...host },
     ];
   } finally {
     engine.dispose();
@@ -65,7 +68,8 @@ export async function run(json: boolean): Promise<void> {
     process.stderr.write('tokenizers: chameleon 512×512 encode + decode, one run each (takes minutes on a few cores)...\n');
     for (const r of await benchConfig('chameleon', CHAMELEON_VQGAN, 1)) emit(r);
   }
-  if (!json) {
+  if (!json && rows.length > 0) {
+    console.log(hostLine(rows[0]));
     console.log('kind           config      res    ms/image   runs  peak scratch  conv');
     for (const r of rows) {
       console.log(`${r.kind.padEnd(14)} ${r.config.padEnd(10)} ${String(r.resolution).padStart(4)} ${r.ms.toFixed(1).padStart(11)} ${String(r.runs).padStart(6)} ${r.peakScratchMiB.toFixed(0).padStart(9)} MiB  ${r.conv}`);

@@ -1,6 +1,7 @@
-// Machine roofline probes for the benchmarks: a streaming read (bandwidth_sum, the ceiling for
-// decode matvec) and a register-only FMA loop (fma_peak, the ceiling for GEMM at SIMD128 width with
-// this build's fma4: relaxed_madd or mul + add). Neither touches memory beyond its scratch word.
+// Machine roofline probes for the benchmarks: streaming reads (bandwidth_streams with 1-8 streams
+// per range, and the older four-stream bandwidth_sum; the ceiling for decode matvec is the highest,
+// see bench/roofline.ts) and a register-only FMA loop (fma_peak, the ceiling for GEMM at SIMD128
+// width with this build's fma4: relaxed_madd or mul + add). None writes memory beyond its scratch word.
 
 import { fma4, hsum4 } from './simd';
 
@@ -8,6 +9,8 @@ import { fma4, hsum4 } from './simd';
  * Read-bandwidth probe: sums f32 lanes of the 64-byte lines [start, end) from p and stores the sum at
  * scratch (so the loads are live). The range is read as four concurrent sequential streams (as
  * matvec reads four W rows), which is what the hardware prefetchers need to reach full bandwidth.
+ * The first probe, kept as one of the roofline's: it reads below bandwidth_streams' four streams on
+ * the SPR VM (13.1-13.6 vs 14.6-15.3 GB/s on one thread), so alone it understated the roofline.
  */
 export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): void {
   let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
@@ -26,6 +29,58 @@ export function bandwidth_sum(p: usize, start: i32, end: i32, scratch: usize): v
   }
   // Lines left over after four equal streams.
   q = p + (<usize>start << 6) + 4 * quarter;
+  const tail = p + (<usize>end << 6);
+  for (; q < tail; q += 64) a = f32x4.add(a, f32x4.add(f32x4.add(v128.load(q), v128.load(q, 16)), f32x4.add(v128.load(q, 32), v128.load(q, 48))));
+  store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
+}
+
+/**
+ * Multi-stream read probe: sums the 64-byte lines [start, end) from p, read as `streams` (1, 2, 4 or
+ * 8) equal parts at once, each one sequential stream, as matvec reads its four (or three) W rows;
+ * the sum goes to scratch so the loads are live. Every step loads 128 bytes (eight vectors, 128 /
+ * streams from each stream) into four independent accumulators, so neither the add latency nor
+ * the register budget caps it below DRAM speed; lines after the equal parts are read at the end.
+ */
+export function bandwidth_streams(p: usize, streams: i32, start: i32, end: i32, scratch: usize): void {
+  const s = streams <= 1 ? 1 : streams <= 2 ? 2 : streams <= 4 ? 4 : 8;
+  // Parts of whole 128-byte steps: an even number of lines each.
+  const part = <usize>(((end - start) / s) & ~1) << 6;
+  let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  let q = p + (<usize>start << 6);
+  const e = q + part;
+  if (s == 1) {
+    for (; q < e; q += 128) {
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
+      c = f32x4.add(c, f32x4.add(v128.load(q, 64), v128.load(q, 80)));
+      d = f32x4.add(d, f32x4.add(v128.load(q, 96), v128.load(q, 112)));
+    }
+  } else if (s == 2) {
+    for (; q < e; q += 64) {
+      const q1 = q + part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q, 32), v128.load(q, 48)));
+      c = f32x4.add(c, f32x4.add(v128.load(q1), v128.load(q1, 16)));
+      d = f32x4.add(d, f32x4.add(v128.load(q1, 32), v128.load(q1, 48)));
+    }
+  } else if (s == 4) {
+    for (; q < e; q += 32) {
+      const q1 = q + part, q2 = q + 2 * part, q3 = q + 3 * part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q, 16)));
+      b = f32x4.add(b, f32x4.add(v128.load(q1), v128.load(q1, 16)));
+      c = f32x4.add(c, f32x4.add(v128.load(q2), v128.load(q2, 16)));
+      d = f32x4.add(d, f32x4.add(v128.load(q3), v128.load(q3, 16)));
+    }
+  } else {
+    for (; q < e; q += 16) {
+      const q2 = q + 2 * part, q4 = q + 4 * part, q6 = q + 6 * part;
+      a = f32x4.add(a, f32x4.add(v128.load(q), v128.load(q + part)));
+      b = f32x4.add(b, f32x4.add(v128.load(q2), v128.load(q2 + part)));
+      c = f32x4.add(c, f32x4.add(v128.load(q4), v128.load(q4 + part)));
+      d = f32x4.add(d, f32x4.add(v128.load(q6), v128.load(q6 + part)));
+    }
+  }
+  q = p + (<usize>start << 6) + <usize>s * part;
   const tail = p + (<usize>end << 6);
   for (; q < tail; q += 64) a = f32x4.add(a, f32x4.add(f32x4.add(v128.load(q), v128.load(q, 16)), f32x4.add(v128.load(q, 32), v128.load(q, 48))));
   store<f32>(scratch, hsum4(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));

@@ -10,6 +10,7 @@ export const EXPORTS = [
   'matvec',
   'bandwidth_sum',
   'fma_peak',
+  'bandwidth_streams',
   'debug_trap',
   'fill_f32',
   'affine',
