@@ -172,8 +172,10 @@ export class BatchSession {
       this.busyMs += this.clock() - t0;
       return events;
     }
+    // Decode time is the forward alone (re-layouts and prefill count as prefillMs), as before sessions.
+    const tf = this.clock();
     const logits = this.forwardStep();
-    const stepMs = this.clock() - t0;
+    const stepMs = this.clock() - tf;
     const V = this.parts.model.config.vocabSize;
     const rowOf = (st: ReqState, role: RowRole): Float32Array | null => {
       const i = this.rows.findIndex((r) => r.st === st && r.role === role);
