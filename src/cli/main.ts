@@ -10,6 +10,7 @@ import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { configureProgram, reportError } from './options.js';
+import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 
 const program = configureProgram(new Command());
@@ -20,6 +21,7 @@ registerModelCommands(program);
 registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
+registerPlotCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
