@@ -15,7 +15,7 @@ import { backendsUnderTest } from '../helpers/backends.js';
 import { ParamStore } from '../../src/nn/params.js';
 import { ChameleonModel } from '../../src/model/chameleon.js';
 import { presetConfig, type ChameleonConfig } from '../../src/model/config.js';
-import { finetuneNoDecay, imageHeadGradMask, imageHeadLogits, imageHeadRows, reinitImageRows, trainableParams } from '../../src/train/finetune.js';
+import { FINETUNE_MODES, finetuneNoDecay, imageHeadGradMask, imageHeadLogits, imageHeadRows, reinitImageRows, trainableParams } from '../../src/train/finetune.js';
 
 const map = (JSON.parse(readFileSync('tests/fixtures/hf-chameleon/mha/config.json', 'utf8')) as { vocabulary_map: Record<string, number> }).vocabulary_map;
 const cfg = (): ChameleonConfig => ({ ...presetConfig('tiny'), vocabularyMap: map, warnings: [] }) as ChameleonConfig;
@@ -187,6 +187,21 @@ test('full mode trains every parameter (f32 only); frozen modes allocate no grad
     const noVocab = ChameleonModel.create(e, { ...presetConfig('tiny'), warnings: [] } as ChameleonConfig, 0);
     assert.throws(() => trainableParams(noVocab, 'image-head'), /no image tokens/);
     assert.throws(() => trainableParams(m, 'partial' as never), /unknown fine-tuning mode 'partial' \(known: full, lora, image-head\)/);
+  } finally {
+    e.dispose();
+  }
+});
+
+test('every mode: exactly the returned tensors require grad (model parameters and adapters alike)', () => {
+  const e = new Engine(createRefBackend());
+  try {
+    for (const mode of FINETUNE_MODES) {
+      const m = ChameleonModel.create(e, cfg(), 1);
+      const ps = new Set(trainableParams(m, mode, { lora: { rank: 2, alpha: 2, targets: ['q_proj', 'up_proj'], seed: 0 } }));
+      assert.ok(ps.size > 0, mode);
+      for (const t of m.params.list()) assert.equal(t.requiresGrad, ps.has(t), `${mode}: ${t.name}`);
+      for (const t of ps) assert.ok(t.requiresGrad && t.dtype === 'f32', `${mode}: ${t.name} trainable f32`);
+    }
   } finally {
     e.dispose();
   }
