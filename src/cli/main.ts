@@ -11,6 +11,7 @@ import { registerImageCommands } from './image-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { configureProgram, reportError } from './options.js';
 import { registerTextCommands } from './text-commands.js';
+import { registerTrainLmCommands } from './train-lm-command.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -20,6 +21,7 @@ registerModelCommands(program);
 registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
+registerTrainLmCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
