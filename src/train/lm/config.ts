@@ -81,14 +81,20 @@ const RUN_SCHEMA = z
   })
   .strict();
 
+/** The same keys, all optional and without defaults (a file's section overrides only what it names). */
+function optionalKeys<S extends z.ZodRawShape>(o: z.ZodObject<S>): z.ZodObject {
+  const shape = Object.fromEntries(Object.entries(o.shape).map(([k, v]) => [k, (v instanceof z.ZodDefault ? (v.unwrap() as z.ZodType) : (v as z.ZodType)).optional()]));
+  return z.object(shape).strict();
+}
+
 const FILE_SCHEMA = z
   .object({
     /** A preset (below) the rest of the file overrides. */
     preset: z.string().optional(),
-    model: MODEL_SCHEMA.partial().optional(),
-    train: TRAIN_SCHEMA.partial().optional(),
-    data: DATA_SCHEMA.partial().optional(),
-    run: RUN_SCHEMA.partial().optional(),
+    model: optionalKeys(MODEL_SCHEMA).optional(),
+    train: optionalKeys(TRAIN_SCHEMA).optional(),
+    data: optionalKeys(DATA_SCHEMA).optional(),
+    run: optionalKeys(RUN_SCHEMA).optional(),
   })
   .strict();
 
@@ -145,7 +151,7 @@ export function parseLmConfig(json: unknown, opts: { task?: 'lm' | 'sft'; source
   const task = opts.task ?? 'lm';
   const parsed = FILE_SCHEMA.safeParse(json);
   if (!parsed.success) fail(source, parsed.error);
-  const file = parsed.data;
+  const file = parsed.data as { preset?: string; model?: Partial<ModelSection>; train?: Partial<TrainSection>; data?: Partial<DataSection>; run?: Partial<RunSection> };
   let preset: Partial2 = {};
   if (file.preset !== undefined) {
     const p = LM_PRESETS[file.preset];
