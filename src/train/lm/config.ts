@@ -144,7 +144,7 @@ function fail(source: string, err: z.ZodError): never {
 
 /**
  * Validates a parsed config file (or {} / a preset name) and fills the defaults:
- * task defaults < preset < file. Errors name the file and the key.
+ * preset < task defaults (SFT's recipe) < file. Errors name the file and the key.
  */
 export function parseLmConfig(json: unknown, opts: { task?: 'lm' | 'sft'; source?: string } = {}): LmRunConfig {
   const source = opts.source ?? 'config';
@@ -160,10 +160,10 @@ export function parseLmConfig(json: unknown, opts: { task?: 'lm' | 'sft'; source
   }
   const base = task === 'sft' ? SFT_DEFAULTS : {};
   const merged = {
-    model: { ...base.model, ...preset.model, ...file.model },
-    train: { ...base.train, ...preset.train, ...file.train },
-    data: { ...base.data, ...preset.data, ...file.data },
-    run: { ...base.run, ...preset.run, ...file.run },
+    model: { ...preset.model, ...base.model, ...file.model },
+    train: { ...preset.train, ...base.train, ...file.train },
+    data: { ...preset.data, ...base.data, ...file.data },
+    run: { ...preset.run, ...base.run, ...file.run },
   };
   const full = z.object({ model: MODEL_SCHEMA, train: TRAIN_SCHEMA, data: DATA_SCHEMA, run: RUN_SCHEMA }).safeParse(merged);
   if (!full.success) fail(source, full.error);
