@@ -4,7 +4,7 @@
 // written under a temporary name and renamed whole, so a killed write never leaves a partial
 // checkpoint; keep-last-K + best-by-validation pruning; `chameleon export` (complete model directory).
 
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { openSafetensors, saveSharded, writeSafetensors } from '../../io/safetensors.node.js';
 import type { TensorToWrite } from '../../io/safetensors.js';
@@ -15,8 +15,8 @@ import { ChameleonError } from '../../util/errors.js';
 import type { LmRunConfig } from './config.js';
 import type { LmTrainer, TrainerMeta } from './trainer.js';
 
-export const CKPT_DIR = 'checkpoints';
-export const STATE_FILE = 'trainer-state.safetensors';
+const CKPT_DIR = 'checkpoints';
+const STATE_FILE = 'trainer-state.safetensors';
 const STEP_RE = /^step-(\d{8})$/;
 
 /** What a checkpoint stores besides the tensors. */
@@ -32,7 +32,7 @@ export interface CheckpointInfo {
   modelDir: string | null;
 }
 
-export function stepDirName(step: number): string {
+function stepDirName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
@@ -173,7 +173,7 @@ export function removeStaleTemps(runDir: string): string[] {
 }
 
 /** A run directory's latest checkpoint, or the argument itself when it is a checkpoint directory. */
-export function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): string {
+function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): string {
   if (!existsSync(path)) throw new ChameleonError(`${path}: no such run or checkpoint directory`);
   if (existsSync(join(path, STATE_FILE))) return path;
   const steps = listCheckpoints(path);
@@ -259,9 +259,4 @@ export function ckptName(dir: string): string {
 /** Size in bytes of the files of a directory (not recursive). */
 export function dirBytes(dir: string): number {
   return readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
-}
-
-/** Reads a JSON file or null. */
-export function readJsonOrNull(file: string): unknown {
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
 }

@@ -126,7 +126,7 @@ export const LM_PRESETS: Readonly<Record<string, Partial2>> = {
 };
 
 /** SFT defaults (spec §7.4): cosine from 1e-5, dropout 0.05, weight decay 0.1, same z-loss. */
-export const SFT_DEFAULTS: Partial2 = { train: { lr: 1e-5, decay: 'cosine', dropout: 0.05, weightDecay: 0.1, warmupSteps: 0, minLrFraction: 0 } };
+const SFT_DEFAULTS: Partial2 = { train: { lr: 1e-5, decay: 'cosine', dropout: 0.05, weightDecay: 0.1, warmupSteps: 0, minLrFraction: 0 } };
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
@@ -207,7 +207,7 @@ export interface MemoryEstimate {
  * q/k/v before and after norm and RoPE, attention output, residuals, gate / up / SwiGLU), the
  * attention probabilities (H·T per token), and per token 3 V floats for logits and their gradient.
  */
-export function estimateMemory(model: ChameleonConfig, train: Pick<TrainSection, 'batch' | 'seqLen'>): MemoryEstimate {
+function estimateMemory(model: ChameleonConfig, train: Pick<TrainSection, 'batch' | 'seqLen'>): MemoryEstimate {
   const n = parameterCount(model).total;
   const tokens = train.batch * train.seqLen;
   const C = model.hiddenSize;

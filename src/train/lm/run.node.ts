@@ -50,7 +50,7 @@ export function readLmConfigFile(pathOrPreset: string, task: 'lm' | 'sft'): LmRu
 }
 
 /** FLOPs of one training token: 6·N (matmul parameters, i.e. without the embedding lookup) + 12·L·C·T (attention, PaLM appendix B). */
-export function flopsPerToken(c: ChameleonConfig, seqLen: number): number {
+function flopsPerToken(c: ChameleonConfig, seqLen: number): number {
   const n = parameterCount(c);
   return 6 * (n.total - n.embeddings) + 12 * c.numHiddenLayers * c.hiddenSize * seqLen;
 }
