@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { GemmParams } from '../src/engine/kernels.js';
 import { createWasmBackend, loadKernelModule, type SimdVariant, type WasmBackend } from '../src/engine/backends/wasm/backend.node.js';
-import { higherBandwidth, measureFmaPeak, measureReadBandwidth } from './roofline.js';
+import { higherBandwidth, measureFmaPeak, measureReadBandwidth } from '../src/eval/roofline.js';
 import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
 import { median } from './stats.js';
 

@@ -12,7 +12,7 @@ import { ChameleonModel } from '../src/model/chameleon.js';
 import { KVCache, type KVDType } from '../src/model/kv-cache.js';
 import { loadChameleon } from '../src/model/checkpoint.node.js';
 import { presetConfig, parameterCount } from '../src/model/config.js';
-import { higherBandwidth, measureReadBandwidth } from './roofline.js';
+import { higherBandwidth, measureReadBandwidth } from '../src/eval/roofline.js';
 import { hostFields, hostLine, readCpuInfo } from './host.js';
 import { median } from './stats.js';
 

@@ -12,6 +12,7 @@ import { registerModelCommands } from './model-commands.js';
 import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
+import { registerTrainLmCommands } from './train-lm-command.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -22,6 +23,7 @@ registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
 registerPlotCommand(program);
+registerTrainLmCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));

@@ -61,8 +61,10 @@ function writeAtomic(path: string, text: string): void {
 export function plotRun(runDir: string, outDir = runDir): PlotResult {
   if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new FormatError(`${runDir}: not a directory`);
   const { rows, skippedPartialLine } = readMetrics(join(runDir, 'metrics.jsonl'));
-  const steps = rows.filter((r) => 'loss' in r);
-  const evals = rows.filter((r) => 'valLoss' in r);
+  // After a rollback the trainer runs steps again: the last line written for a step is the one kept.
+  const lastPer = (xs: Row[]): Row[] => [...new Map(xs.map((r) => [r.step as number, r])).values()].sort((a, b) => (a.step as number) - (b.step as number));
+  const steps = lastPer(rows.filter((r) => 'loss' in r));
+  const evals = lastPer(rows.filter((r) => 'valLoss' in r));
   const events = rows.filter((r) => typeof r.event === 'string' && r.event !== 'checkpoint');
   if (steps.length === 0) throw new FormatError(`${join(runDir, 'metrics.jsonl')}: no training steps recorded yet`);
   const markers: Marker[] = events.map((e) => ({ x: e.step as number, label: String(e.event), color: e.event === 'rollback' ? '#9467bd' : '#d62728' }));

@@ -51,7 +51,8 @@ const step = (s: number, loss: number): string =>
 
 test('plotRun writes every chart and plots.html, with validation dots and event markers', () => {
   const dir = join(root, 'run');
-  writeRun(dir, [step(1, 3), step(2, 2.5), JSON.stringify({ step: 2, valLoss: 2.7, valLossText: 2.8, valLossImage: 2.6 }), JSON.stringify({ step: 2, event: 'checkpoint', detail: 'x' }), step(3, 9), JSON.stringify({ step: 3, event: 'divergence', detail: 'spike' })]);
+  // Step 3 diverged, the run rolled back to step 2 and ran step 3 again: the later line counts.
+  writeRun(dir, [step(1, 3), step(2, 2.5), JSON.stringify({ step: 2, valLoss: 2.7, valLossText: 2.8, valLossImage: 2.6 }), JSON.stringify({ step: 2, event: 'checkpoint', detail: 'x' }), step(3, 9), JSON.stringify({ step: 3, event: 'divergence', detail: 'spike' }), step(3, 2.25)]);
   const r = plotRun(dir);
   assert.deepEqual(r.files.map((f) => f.slice(dir.length + 1)), ['loss.svg', 'modality-loss.svg', 'output-norm.svg', 'grad-norm.svg', 'lr.svg', 'plots.html']);
   assert.deepEqual([r.steps, r.evals, r.events], [3, 1, 1]);
@@ -59,6 +60,8 @@ test('plotRun writes every chart and plots.html, with validation dots and event 
   assert.equal((loss.match(/<circle /g) ?? []).length, 1, 'one validation dot');
   assert.ok(loss.includes('>divergence<'), 'the divergence marker is drawn');
   assert.ok(!loss.includes('>checkpoint<'), 'checkpoints are not markers');
+  // The re-run step 3 (loss 2.25) is plotted, not the diverged one (9): the y axis tops out below 4.
+  assert.ok(!/>(8|10)</.test(loss) && />3</.test(loss), 'the y ticks follow the re-run value');
   const html = readFileSync(join(dir, 'plots.html'), 'utf8');
   for (const f of ['loss.svg', 'modality-loss.svg', 'output-norm.svg', 'grad-norm.svg', 'lr.svg']) assert.ok(html.includes(`src="${f}"`));
 });

@@ -12,6 +12,12 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
   /** z-loss coefficient (Chameleon: 1e-5); 0 disables it. */
   zLoss?: number;
+  /**
+   * Group of every vocabulary id ([V], values < groupCount), e.g. 0 text / 1 image: the counted
+   * positions' CE is also summed per group of their target, in the same pass (metrics only).
+   */
+  targetGroups?: Uint8Array;
+  groupCount?: number;
 }
 
 export interface CrossEntropyParts {
@@ -22,6 +28,9 @@ export interface CrossEntropyParts {
   lseSq: number;
   /** Number of counted positions. */
   count: number;
+  /** With targetGroups: per group, the CE sum (not mean) and the count of its counted positions. */
+  groupSums?: Float64Array;
+  groupCounts?: Int32Array;
 }
 
 /** Mean cross-entropy of logits [..., V] against targets [...] (i32) plus z-loss. */
@@ -47,10 +56,19 @@ export function crossEntropyParts(logits: Tensor, targets: Tensor, opts: CrossEn
   let lseSq = 0;
   const l = losses.f32();
   const z = lse.f32();
+  const groups = opts.targetGroups;
+  if (groups && groups.length !== v) throw new ShapeError(`crossEntropy: targetGroups has ${groups.length} entries for a vocabulary of ${v}`);
+  const nGroups = groups ? (opts.groupCount ?? 2) : 0;
+  const groupSums = groups ? new Float64Array(nGroups) : undefined;
+  const groupCounts = groups ? new Int32Array(nGroups) : undefined;
   for (let i = 0; i < rows; i++) {
     if (t[i] === ignoreIndex) continue;
     ce += l[i];
     lseSq += z[i] * z[i];
+    if (groups) {
+      groupSums![groups[t[i]]] += l[i];
+      groupCounts![groups[t[i]]]++;
+    }
   }
   const denom = Math.max(1, count);
   ce /= denom;
@@ -58,7 +76,7 @@ export function crossEntropyParts(logits: Tensor, targets: Tensor, opts: CrossEn
   const loss = e.tensor([ce + zLoss * lseSq], []);
   const keep = willRecord([logits]);
   record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, keep ? { lse } : null);
-  return { loss, ce, lseSq, count };
+  return groups ? { loss, ce, lseSq, count, groupSums, groupCounts } : { loss, ce, lseSq, count };
 }
 
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {

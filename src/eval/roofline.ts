@@ -1,12 +1,16 @@
-// Roofline probes shared by the benchmarks, on a wasm backend. Read bandwidth (the ceiling for
-// decode matvec) is the highest of several probes over >= 1 GiB of written memory: 1, 2, 4 or 8
+// Roofline probes shared by the benchmarks and the trainer's MFU, on a wasm backend. Read bandwidth
+// (the ceiling for decode matvec) is the highest of several probes over >= 1 GiB of written memory: 1, 2, 4 or 8
 // concurrent sequential streams per thread (bandwidth_streams), split statically, dynamically as
 // matvec is, or 64 MiB per call, plus the older bandwidth_sum. The SIMD128 FMA peak (fma_peak:
 // independent fma4 chains, no loads) is the ceiling for GEMM. Non-wasm backends have no probes.
 
-import type { Backend } from '../src/engine/backend.js';
-import type { WasmBackend } from '../src/engine/backends/wasm/index.js';
-import { median } from './stats.js';
+import type { Backend } from '../engine/backend.js';
+import type { WasmBackend } from '../engine/backends/wasm/index.js';
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
 
 function isWasm(b: Backend): b is WasmBackend {
   return typeof (b as Partial<WasmBackend>).runExport === 'function';
@@ -35,7 +39,7 @@ export interface ReadBandwidth {
 }
 
 /** The streams-per-thread counts bandwidth_streams is probed with. */
-export const STREAM_COUNTS = [1, 2, 4, 8] as const;
+const STREAM_COUNTS = [1, 2, 4, 8] as const;
 
 /** Bytes per call of the "pieces" probes: about one 4096 x 4096 f32 matrix, as a matvec call reads. */
 const PIECE_BYTES = 64 << 20;
