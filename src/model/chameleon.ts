@@ -81,8 +81,9 @@ class ChameleonAttention {
   readonly k_proj: Linear; // [Hk·D, C]
   readonly v_proj: Linear; // [Hk·D, C]
   readonly o_proj: Linear; // [C, H·D]
-  readonly q_norm: LayerNorm; // affine [H, D]
-  readonly k_norm: LayerNorm; // affine [Hk, D]
+  /** null only when config.qkNorm is false (the stability lab's LLaMA-layout arm). */
+  readonly q_norm: LayerNorm | null; // affine [H, D]
+  readonly k_norm: LayerNorm | null; // affine [Hk, D]
 
   constructor(
     p: ParamPath,
@@ -97,8 +98,8 @@ class ChameleonAttention {
     this.k_proj = new Linear(p.pp('k_proj'), C, Hk * D, { init });
     this.v_proj = new Linear(p.pp('v_proj'), C, Hk * D, { init });
     this.o_proj = new Linear(p.pp('o_proj'), H * D, C, { init });
-    this.q_norm = new LayerNorm(p.pp('q_norm'), [H, D], qkEps);
-    this.k_norm = new LayerNorm(p.pp('k_norm'), [Hk, D], qkEps);
+    this.q_norm = cfg.qkNorm ? new LayerNorm(p.pp('q_norm'), [H, D], qkEps) : null;
+    this.k_norm = cfg.qkNorm ? new LayerNorm(p.pp('k_norm'), [Hk, D], qkEps) : null;
   }
 
   forward(a: Tensor, positions: Int32Array, opts: ForwardOptions, trace: Partial<LayerTrace> | null): Tensor {
@@ -110,8 +111,10 @@ class ChameleonAttention {
     let q = ops.reshape(this.q_proj.forward(a), [B, T, H, D]); // [B, T, H, D]
     let k = ops.reshape(this.k_proj.forward(a), [B, T, Hk, D]); // [B, T, Hk, D]
     const v = ops.reshape(this.v_proj.forward(a), [B, T, Hk, D]); // [B, T, Hk, D]
-    q = this.q_norm.forward(q); // [B, T, H, D]
-    k = this.k_norm.forward(k); // [B, T, Hk, D]
+    if (this.q_norm && this.k_norm) {
+      q = this.q_norm.forward(q); // [B, T, H, D]
+      k = this.k_norm.forward(k); // [B, T, Hk, D]
+    }
     if (trace) Object.assign(trace, { q_norm: q, k_norm: k });
     q = ops.rope(q, positions, cfg.ropeTheta); // [B, T, H, D]
     k = ops.rope(k, positions, cfg.ropeTheta); // [B, T, Hk, D]

@@ -46,6 +46,11 @@ export interface ChameleonConfig {
   attentionDropout: number;
   modelParallelSize: number;
   swinNorm: boolean;
+  /**
+   * Per-head QK LayerNorm (every Chameleon checkpoint has it; false only for the stability lab's
+   * LLaMA-layout arm, written as `qk_norm: false`, a key Hugging Face does not know).
+   */
+  qkNorm: boolean;
   mlpBias: boolean;
   torchDtype: string | null;
   /** Newer HF configs carry these; otherwise derived from vocabularyMap (<image>, <racm3:break>, <eoss>). */
@@ -100,6 +105,7 @@ const MAIN_SCHEMA = z.object({
   attention_dropout: z.number().optional(),
   model_parallel_size: int.optional(),
   swin_norm: z.boolean().optional(),
+  qk_norm: z.boolean().optional(),
   mlp_bias: z.boolean().optional(),
   torch_dtype: z.string().nullable().optional(),
   dtype: z.string().nullable().optional(),
@@ -305,6 +311,7 @@ export function parseHfConfig(json: unknown): ChameleonConfig {
     attentionDropout: o.attention_dropout ?? 0.0,
     modelParallelSize: positive('model_parallel_size', o.model_parallel_size ?? 1),
     swinNorm: o.swin_norm ?? false,
+    qkNorm: o.qk_norm ?? true,
     mlpBias: o.mlp_bias ?? false,
     torchDtype: o.torch_dtype !== undefined ? o.torch_dtype : (o.dtype ?? null),
     imageTokenId: o.image_token_id !== undefined ? o.image_token_id : fromVocab('<image>'),
@@ -408,6 +415,7 @@ export function toHfConfigJson(c: ChameleonConfig): Record<string, unknown> {
     attention_dropout: c.attentionDropout,
     model_parallel_size: c.modelParallelSize,
     swin_norm: c.swinNorm,
+    ...(c.qkNorm ? {} : { qk_norm: false }),
     mlp_bias: c.mlpBias,
     torch_dtype: c.torchDtype,
     vq_config: sortKeys(vq),
@@ -498,6 +506,7 @@ function buildPreset(s: PresetSpec): ChameleonConfig {
     attentionDropout: 0.0,
     modelParallelSize: s.mp,
     swinNorm: s.swin,
+    qkNorm: true,
     mlpBias: false,
     torchDtype: s.dtype,
     imageTokenId: s.ids[0],

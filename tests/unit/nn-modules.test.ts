@@ -52,7 +52,7 @@ test('module field paths are the checkpoint keys (layers[0].self_attn.q_proj.wei
   try {
     const m = new ChameleonModel(e, tiny(), new ParamStore(e));
     assertFieldPathsAreNames(m, m.params, (p) => (p.startsWith('lm_head.') ? '' : 'model.'));
-    assert.equal(m.layers[1].self_attn.k_norm.weight.name, 'model.layers.1.self_attn.k_norm.weight');
+    assert.equal(m.layers[1].self_attn.k_norm!.weight.name, 'model.layers.1.self_attn.k_norm.weight');
     const vq = new Vqgan(e, { ...TINY_VQGAN, attnResolutions: [8] }, { decoder: true });
     assertFieldPathsAreNames(vq, vq.store, () => '');
     assert.equal(vq.encoder!.down[2].attn[0].proj_out.weight.name, 'encoder.down.2.attn.0.proj_out.weight');
@@ -217,6 +217,36 @@ test('LayerNorm with [H, D] affine normalises each head with its own row; RMSNor
         assert.ok(Math.abs(y[row * 3 + i] - wantLn) < 1e-5, `layernorm row ${row} col ${i}`);
         assert.ok(Math.abs(r[row * 3 + i] - (v[i] / Math.sqrt(ms + 1e-6)) * rms.weight.toArray()[i]) < 1e-5, `rmsnorm row ${row} col ${i}`);
       }
+    }
+  } finally {
+    e.dispose();
+  }
+});
+
+test('qkNorm false (the stability lab arm): no q_norm/k_norm parameters, different logits, and the config says so', () => {
+  const e = new Engine(createRefBackend());
+  try {
+    const withNorm = ChameleonModel.create(e, tiny(), 3);
+    const without = ChameleonModel.create(e, { ...tiny(), qkNorm: false }, 3);
+    const normNames = withNorm.params.names().filter((n) => /\.(q|k)_norm\./.test(n));
+    assert.equal(normNames.length, 4 * tiny().numHiddenLayers);
+    assert.deepEqual(without.params.names(), withNorm.params.names().filter((n) => !normNames.includes(n)));
+    assert.equal(without.layers[0].self_attn.q_norm, null);
+    e.scope(() => {
+      const ids = e.ids([1, 5, 9, 13, 2, 7], [1, 6]);
+      const a = withNorm.forward({ ids }).logits.toArray();
+      const b = without.forward({ ids }).logits.toArray();
+      assert.ok(a.some((v, i) => Math.abs(v - b[i]) > 1e-4), 'skipping the QK norm changes the logits');
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'cham-qk-'));
+    try {
+      saveChameleon(without, dir);
+      const back = loadChameleon(e, dir);
+      assert.equal(back.config.qkNorm, false);
+      saveChameleon(withNorm, join(dir, 'b'));
+      assert.equal(loadChameleon(e, join(dir, 'b')).config.qkNorm, true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   } finally {
     e.dispose();

@@ -27,6 +27,8 @@ const MODEL_SCHEMA = z
     maxPositionEmbeddings: pos.optional(),
     /** 34B layout: norms after attention / MLP (spec §1.3). */
     swinNorm: z.boolean().optional(),
+    /** Per-head QK LayerNorm (default true; false only for stability experiments: such a model has no HF equivalent). */
+    qkNorm: z.boolean().optional(),
   })
   .strict();
 
@@ -179,7 +181,7 @@ export function modelConfigFor(cfg: LmRunConfig, base?: ChameleonConfig): Chamel
   const m = cfg.model;
   const c: ChameleonConfig = base ? { ...base } : presetConfig(m.preset);
   Object.defineProperty(c, 'warnings', { value: [], enumerable: false, writable: true, configurable: true });
-  const keys = ['hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'vocabSize', 'maxPositionEmbeddings', 'swinNorm'] as const;
+  const keys = ['hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'vocabSize', 'maxPositionEmbeddings', 'swinNorm', 'qkNorm'] as const;
   for (const k of keys) if (m[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = m[k];
   if (m.numAttentionHeads !== undefined && m.numKeyValueHeads === undefined && !base) c.numKeyValueHeads = m.numAttentionHeads;
   if (c.hiddenSize % c.numAttentionHeads !== 0) throw new ChameleonError(`model.hiddenSize ${c.hiddenSize} is not divisible by model.numAttentionHeads ${c.numAttentionHeads}`);
