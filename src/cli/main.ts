@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { registerDoctorCommands } from './doctor.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
+import { registerLabCommands } from './lab-command.js';
 import { registerModelCommands } from './model-commands.js';
 import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
@@ -24,6 +25,7 @@ registerImageCommands(program);
 registerTextCommands(program);
 registerPlotCommand(program);
 registerTrainLmCommands(program);
+registerLabCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
