@@ -5,6 +5,7 @@
 // Errors the user can fix, commander's usage errors included, are one `chameleon:` line, exit code 2.
 
 import { Command } from 'commander';
+import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
@@ -20,6 +21,7 @@ registerModelCommands(program);
 registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
+registerDataCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
