@@ -169,3 +169,10 @@ test('mixing ratios: token shares follow the weights, each kind cycling on its o
   assert.throws(() => source(docs, { seqLen: 8, batch: 1, mix: { interleaved: 1 } }), /no "interleaved" documents/);
   assert.throws(() => source(docs, { seqLen: 8, batch: 1, mix: { text: -1 } }), /mix\.text/);
 });
+
+test('restore refuses a state taken with another batch shape or packing', () => {
+  const docs = uniqueDocs(10, 1);
+  const s = source(docs, { seqLen: 8, batch: 2 }).state();
+  assert.throws(() => source(docs, { seqLen: 16, batch: 2 }).restore(s), /batches of 2x8 segments/);
+  assert.throws(() => source(docs, { seqLen: 8, batch: 2, packing: 'separators' }).restore(s), /2x8 separators/);
+});

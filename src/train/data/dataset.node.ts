@@ -65,22 +65,22 @@ const VERIFY_CHUNK = 1 << 22;
 
 /** Checks that a shard file has the length (and, with `full`, the CRC-32) the index records. */
 function verifyFile(path: string, bytes: number, crc: number, full: boolean): void {
-  openForRead(path, (fd, size) => {
-    try {
-      if (size !== bytes) throw new FormatError(`${path}: shard is ${size} bytes but the index says ${bytes} (truncated or replaced); refusing to read it`);
-      if (!full) return;
+  // openForRead closes the descriptor when the check throws; on success it is closed here.
+  const fd = openForRead(path, (f, size) => {
+    if (size !== bytes) throw new FormatError(`${path}: shard is ${size} bytes but the index says ${bytes} (truncated or replaced); refusing to read it`);
+    if (full) {
       const buf = new Uint8Array(Math.min(VERIFY_CHUNK, Math.max(bytes, 1)));
       let c = 0;
       for (let at = 0; at < bytes; at += buf.length) {
         const part = buf.subarray(0, Math.min(buf.length, bytes - at));
-        readFully(fd, part, at, path, 'shard');
+        readFully(f, part, at, path, 'shard');
         c = crc32(part, c);
       }
       if (c !== crc) throw new FormatError(`${path}: shard checksum ${c.toString(16)} differs from the index's ${crc.toString(16)} (corrupt); refusing to read it`);
-    } finally {
-      fs.closeSync(fd);
     }
+    return f;
   });
+  fs.closeSync(fd);
 }
 
 /** Positioned reads of documents from the shard files. */
@@ -118,14 +118,27 @@ class ShardReader implements DocReader {
   }
 }
 
-/** A BatchSource over one split of a dataset directory. */
-export function openDataset(dir: string, opts: OpenDatasetOptions): Dataset {
-  if (opts.split !== 'train' && opts.split !== 'val') throw new ChameleonError(`split must be train or val, got ${JSON.stringify(opts.split)}`);
+export interface DocumentStore extends DocReader {
+  index: DatasetIndex;
+  close(): void;
+}
+
+/** The documents of a dataset directory, after the index and shard checks (random access by number). */
+export function openDocuments(dir: string, opts: { verify?: 'full' | 'size' } = {}): DocumentStore {
   const index = readIndex(dir);
   for (const s of index.shards) {
     verifyFile(join(dir, s.tokens), s.tokensBytes, s.tokensCrc32, opts.verify !== 'size');
     verifyFile(join(dir, s.mask), s.maskBytes, s.maskCrc32, opts.verify !== 'size');
   }
+  const reader = new ShardReader(dir, index);
+  return { index, read: (i) => reader.read(i), close: () => reader.close() };
+}
+
+/** A BatchSource over one split of a dataset directory. */
+export function openDataset(dir: string, opts: OpenDatasetOptions): Dataset {
+  if (opts.split !== 'train' && opts.split !== 'val') throw new ChameleonError(`split must be train or val, got ${JSON.stringify(opts.split)}`);
+  const reader = openDocuments(dir, { verify: opts.verify });
+  const index = reader.index;
   const d = index.documents;
   const want = opts.split === 'train' ? 0 : 1;
   const docs: SamplerDoc[] = [];
@@ -147,6 +160,7 @@ export function openDataset(dir: string, opts: OpenDatasetOptions): Dataset {
     docs.push({ id: i, tokens: d.length[i], kind: index.kinds[d.kind[i]], imageTargets: d.imageTargets[i] > 0 });
   }
   if (docs.length === 0) {
+    reader.close();
     const why = droppedDocuments > 0 ? ` (all ${droppedDocuments} were longer than seqLen ${opts.seqLen} and dropped)` : '';
     throw new ChameleonError(`${dir}: the ${opts.split} split has no documents with targets${why}`);
   }
@@ -156,7 +170,6 @@ export function openDataset(dir: string, opts: OpenDatasetOptions): Dataset {
     balance: opts.balance,
     shuffle: opts.split === 'train',
   });
-  const reader = new ShardReader(dir, index);
   const v = index.vocab;
   const source = new PackedBatchSource(sampler, reader, {
     seqLen: opts.seqLen,

@@ -32,6 +32,8 @@ export interface PackerState extends Record<string, unknown> {
   pending: { doc: number; piece: number } | null;
   /** Batches produced so far. */
   batches: number;
+  /** "BxT packing": a state only restores into the same shape. */
+  shape: string;
 }
 
 /** Positions a document of `length` tokens fills as rows of seqLen (pieces overlap by one token). */
@@ -110,13 +112,18 @@ export class PackedBatchSource implements BatchSource {
     return { inputs, targets, segIds, positions, batch: B, seqLen: T, textTargets, imageTargets };
   }
 
+  private get shape(): string {
+    return `${this.opts.batch}x${this.opts.seqLen} ${this.opts.packing}`;
+  }
+
   state(): PackerState {
-    return { sampler: this.sampler.state(), pending: this.pending ? { ...this.pending } : null, batches: this.batches };
+    return { sampler: this.sampler.state(), pending: this.pending ? { ...this.pending } : null, batches: this.batches, shape: this.shape };
   }
 
   restore(state: Record<string, unknown>): void {
     const s = state as Partial<PackerState>;
     if (!s || typeof s !== 'object' || !s.sampler || typeof s.batches !== 'number') throw new ChameleonError('data-loader state is not one this loader wrote (no sampler position)');
+    if (s.shape !== this.shape) throw new ChameleonError(`data-loader state is for batches of ${String(s.shape)}, this loader makes ${this.shape}`);
     const p = s.pending;
     if (p !== null && (typeof p !== 'object' || !Number.isInteger(p?.doc) || !Number.isInteger(p?.piece))) throw new ChameleonError('data-loader state has a malformed pending document');
     this.sampler.restore(s.sampler);
