@@ -136,6 +136,31 @@ function prepareOut(out: string, overwrite: boolean): void {
   for (const f of fs.readdirSync(out)) if (/^shard-\d+\.(tok|mask)(\.tmp-\d+)?$/.test(f)) fs.rmSync(join(out, f));
 }
 
+/**
+ * A progress bar that appears once the work has run for `delayMs` (short builds, and errors in the
+ * first lines, print nothing but their result); its rate and ETA count from the real start.
+ */
+function delayedProgress(total: number, stream: ProgressStream | null | undefined, delayMs = 1000): { tick(n: number, info: string): void; finish(info: string): void } {
+  const t0 = performance.now();
+  let bar: ProgressBar | null = null;
+  let done = 0;
+  return {
+    tick(n, info) {
+      done += n;
+      if (bar) bar.tick(n, info);
+      else if (performance.now() - t0 >= delayMs) {
+        let calls = 0;
+        const now = (): number => (calls++ === 0 ? t0 : performance.now()); // the bar's first reading (its start) is t0
+        bar = new ProgressBar({ total, label: 'data build', unit: 'B', stream, now });
+        bar.tick(done, info);
+      }
+    },
+    finish(info) {
+      bar?.finish(info);
+    },
+  };
+}
+
 /** Tokenizes JSONL files into a dataset directory. */
 export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: BuildOptions): Promise<BuildResult> {
   const valFraction = opts.valFraction ?? 0.05;
@@ -207,7 +232,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     queuedImages = 0;
   };
 
-  const bar = new ProgressBar({ total: inputBytes, label: 'data build', unit: 'B', stream: opts.progress });
+  const bar = delayedProgress(inputBytes, opts.progress);
   const t0 = performance.now();
   for (const file of opts.inputs) {
     const rl = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
@@ -217,7 +242,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
       const where = `${file}:${lineNo}`;
       const lineBytes = Buffer.byteLength(line) + 1;
       if (line.trim() === '') {
-        bar.tick(lineBytes);
+        bar.tick(lineBytes, '');
         continue;
       }
       try {
