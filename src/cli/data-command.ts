@@ -4,7 +4,7 @@
 // with openDataset (src/train/data/dataset.node.ts).
 
 import type { Command } from 'commander';
-import { buildDataset, loadDataTokenizers } from '../train/data/build.node.js';
+import { DEFAULT_SHARD_TOKENS, buildDataset, loadDataTokenizers } from '../train/data/build.node.js';
 import { fmtBytes, fmtCount, openEngine } from './common.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
 
@@ -16,6 +16,7 @@ interface DataBuildFlags extends EngineFlags {
   onError: 'skip' | 'fatal';
   shardTokens: number;
   imageBatch: number;
+  workers?: number;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -32,6 +33,7 @@ async function dataBuildCommand(inputs: string[], opts: DataBuildFlags): Promise
       onError: opts.onError,
       shardTokens: opts.shardTokens,
       imageBatch: opts.imageBatch,
+      workers: opts.workers,
       overwrite: opts.overwrite,
       progress: opts.json ? null : undefined,
     });
@@ -61,8 +63,9 @@ export function registerDataCommands(program: Command): void {
       .addOption(numberOption('--val-fraction <x>', 'fraction of documents held out for validation', { min: 0, max: 0.99 }, 0.05))
       .addOption(numberOption('--seed <n>', 'seed of the validation choice', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
       .addOption(choiceOption('--on-error <mode>', 'bad lines, missing or undecodable images: skip with a count, or stop', ['skip', 'fatal'], 'skip'))
-      .addOption(numberOption('--shard-tokens <n>', 'tokens per shard', { int: true, min: 1 }, 64 << 20))
+      .addOption(numberOption('--shard-tokens <n>', 'tokens per shard', { int: true, min: 1 }, DEFAULT_SHARD_TOKENS))
       .addOption(numberOption('--image-batch <n>', 'images per VQ encoder batch', { int: true, min: 1 }, 8))
+      .addOption(numberOption('--workers <n>', 'worker threads tokenizing text (default: the cores, at most 4; 0: none)', { int: true, min: 0, max: 64 }))
       .option('--overwrite', 'replace a dataset already in --out')
       .option('--json', 'print one JSON summary'),
   ).action(async (inputs: string[], opts: DataBuildFlags) => dataBuildCommand(inputs, opts));

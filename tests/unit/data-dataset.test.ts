@@ -44,7 +44,7 @@ for (let i = 0; i < 60; i++) {
 writeFileSync(join(dir, 'docs.jsonl'), lines.join('\n') + '\n');
 const tk = await loadDataTokenizers(engine, model);
 const out = join(dir, 'data');
-const result = await buildDataset(engine, tk, { inputs: [join(dir, 'docs.jsonl')], out, valFraction: 0.1, seed: 3, shardTokens: 500, progress: null });
+const result = await buildDataset(engine, tk, { inputs: [join(dir, 'docs.jsonl')], out, valFraction: 0.1, seed: 3, shardTokens: 500, progress: null, workers: 2 });
 
 test('crc32 matches the standard check value; the validation choice is exact and seeded', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
@@ -148,4 +148,17 @@ test('a corrupt or truncated shard is refused by name, never read', () => {
   writeFileSync(join(bad, 'index.json'), JSON.stringify(idx));
   assert.throws(() => openDataset(bad, { split: 'train', seqLen: 32, batch: 1, seed: 0 }), /document 0 lies outside its shard/);
   assert.throws(() => openDataset(join(dir, 'model'), { split: 'train', seqLen: 32, batch: 1, seed: 0 }), /no index\.json \(not a dataset directory/);
+});
+
+test('worker threads and the main thread build byte-identical datasets (image documents kept in order)', async () => {
+  const solo = join(dir, 'solo');
+  const r = await buildDataset(engine, tk, { inputs: [join(dir, 'docs.jsonl')], out: solo, valFraction: 0.1, seed: 3, shardTokens: 500, progress: null, workers: 0 });
+  assert.equal(r.shards, result.shards);
+  assert.deepEqual(readFileSync(join(solo, 'index.json')), readFileSync(join(out, 'index.json')));
+  for (let i = 0; i < r.shards; i++) {
+    for (const ext of ['tok', 'mask']) {
+      const f = `shard-${String(i).padStart(5, '0')}.${ext}`;
+      assert.deepEqual(readFileSync(join(solo, f)), readFileSync(join(out, f)), f);
+    }
+  }
 });

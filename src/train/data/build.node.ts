@@ -6,21 +6,21 @@
 
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ChameleonError } from '../../util/errors.js';
 import { ProgressBar, type ProgressStream } from '../../util/progress.js';
 import type { Engine } from '../../engine/engine.js';
-import { Vocabulary } from '../../tokenizers/vocab.js';
-import { combineVocabulary } from '../../tokenizers/chameleon-tokenizer.js';
-import { loadTextTokenizer } from '../../tokenizers/text/load.node.js';
+import type { Vocabulary } from '../../tokenizers/vocab.js';
 import { loadVqgan } from '../../tokenizers/image/load.node.js';
 import { preprocessImage } from '../../tokenizers/image/preprocess.node.js';
 import { tokensPerImage, vqganConfigFromHf } from '../../tokenizers/image/config.js';
 import type { Vqgan } from '../../tokenizers/image/vqgan.js';
-import { genVocab } from '../../generate/vocab.js';
 import type { PromptParts } from '../../generate/prompt.js';
-import { DOC_KINDS, DocumentError, documentImages, parseDocumentLine, tokenizeDocument, type RawDocument } from './documents.js';
+import { DOC_KINDS, DocumentError, documentImages, parseDocumentLine, tokenizeDocument, type RawDocument, type TokenizedDocument } from './documents.js';
 import { INDEX_FILE, INDEX_FORMAT, INDEX_VERSION, ShardAccumulator, chooseValidation, crc32, tokenDtypeFor, type DatasetIndex, type ShardBytes, type ShardEntry } from './shards.js';
+import { LINE_DOC, LINE_ERROR, LINE_FATAL, LINE_IMAGES, loadTextParts, type ChunkRequest, type ChunkResult } from './text-parts.node.js';
 
 /** What data build needs from a model directory: the id space, the text tokenizer and the VQ encoder. */
 export interface DataTokenizers {
@@ -35,28 +35,10 @@ export interface DataTokenizers {
 
 /** Loads config.json's vocabulary, tokenizer.json and the VQGAN (when present), not the language model. */
 export async function loadDataTokenizers(engine: Engine, dir: string): Promise<DataTokenizers> {
-  const cfgPath = join(dir, 'config.json');
-  if (!fs.existsSync(cfgPath)) throw new ChameleonError(`--model ${dir}: no config.json (expected a Chameleon model directory)`);
-  let cfg: { vocabulary_map?: Record<string, number>; vocab_size?: number; vq_config?: unknown; max_position_embeddings?: number };
-  try {
-    cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8')) as typeof cfg;
-  } catch (e) {
-    throw new ChameleonError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!cfg.vocabulary_map) throw new ChameleonError(`${cfgPath}: no vocabulary_map, so text and image ids cannot be laid out`);
-  const vocab = Vocabulary.fromVocabularyMap(cfg.vocabulary_map, { vocabSize: cfg.vocab_size, source: cfgPath });
-  const tokPath = join(dir, 'tokenizer.json');
-  if (!fs.existsSync(tokPath)) throw new ChameleonError(`--model ${dir}: no tokenizer.json (data build needs the model's text tokenizer)`);
-  const text = await loadTextTokenizer(tokPath);
-  combineVocabulary(vocab, text);
+  const { vocab, parts, cfg } = await loadTextParts(dir);
   const vq = fs.existsSync(join(dir, 'model.safetensors')) || fs.existsSync(join(dir, 'model.safetensors.index.json')) ? loadVqgan(engine, dir) : null;
   const imageTokens = tokensPerImage(vq ? vq.cfg : vqganConfigFromHf(cfg.vq_config ?? {}));
-  const parts: PromptParts = {
-    vocab: genVocab(vocab, Math.max(vocab.size, cfg.vocab_size ?? 0)),
-    text: { encode: (s) => text.encode(s, { addBos: false, parseSpecial: false }), decode: (ids) => text.decode(ids) },
-    imageTokens,
-  };
-  return { dir, vocab, parts, vq, imageTokens, context: cfg.max_position_embeddings ?? Infinity };
+  return { dir, vocab, parts: { ...parts, imageTokens }, vq, imageTokens, context: cfg.max_position_embeddings ?? Infinity };
 }
 
 export interface BuildOptions {
@@ -66,10 +48,12 @@ export interface BuildOptions {
   valFraction?: number;
   seed?: number;
   onError?: 'skip' | 'fatal';
-  /** Tokens per shard (default 64 Mi). */
+  /** Tokens per shard (default DEFAULT_SHARD_TOKENS). */
   shardTokens?: number;
   /** Images encoded per VQ batch (default 8). */
   imageBatch?: number;
+  /** Worker threads for text tokenization (default: the cores, at most 4; 0 tokenizes on this thread). */
+  workers?: number;
   /** Replace a dataset already in `out`. */
   overwrite?: boolean;
   /** Progress bar stream (default stderr; null for none). */
@@ -99,7 +83,9 @@ export interface BuildResult {
 }
 
 interface Pending {
-  doc: RawDocument;
+  /** A parsed document with images still to encode, or one a worker already tokenized. */
+  doc: RawDocument | null;
+  tokenized?: TokenizedDocument;
   kind: number;
   refs: string[];
   pixels: Float32Array[];
@@ -161,6 +147,84 @@ function delayedProgress(total: number, stream: ProgressStream | null | undefine
   };
 }
 
+interface Chunk {
+  file: string;
+  firstLine: number;
+  lines: string[];
+  bytes: number;
+}
+
+/** Tokens per shard file unless told (32 MiB of uint16 ids). */
+export const DEFAULT_SHARD_TOKENS = 1 << 24;
+
+/** Lines per worker message: about this many characters. */
+const CHUNK_BYTES = 1 << 19;
+
+/** Worker threads that tokenize chunks of lines (tokenize-worker.node.ts); answers come back per chunk. */
+class TokenizerPool {
+  private next = 0;
+  private id = 0;
+  private failure: Error | null = null;
+  private readonly waiting: Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>[];
+
+  private constructor(private readonly workers: Worker[]) {
+    this.waiting = workers.map(() => new Map());
+    workers.forEach((w, i) => {
+      w.on('message', (r: ChunkResult) => {
+        const p = this.waiting[i].get(r.id);
+        this.waiting[i].delete(r.id);
+        p?.resolve(r);
+      });
+      w.on('error', (e) => this.fail(e));
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const m of this.waiting) {
+      for (const p of m.values()) p.reject(this.failure);
+      m.clear();
+    }
+  }
+
+  static async start(dir: string, n: number): Promise<TokenizerPool> {
+    const workers = Array.from({ length: n }, () => new Worker(new URL('./tokenize-worker.node.js', import.meta.url), { workerData: { dir } }));
+    try {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((res, rej) => {
+              w.once('message', () => res());
+              w.once('error', rej);
+            }),
+        ),
+      );
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    return new TokenizerPool(workers);
+  }
+
+  run(lines: string[]): Promise<ChunkResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const w = this.next;
+    this.next = (this.next + 1) % this.workers.length;
+    const id = this.id++;
+    const answer = new Promise<ChunkResult>((resolve, reject) => {
+      this.waiting[w].set(id, { resolve, reject });
+      const req: ChunkRequest = { id, lines };
+      this.workers[w].postMessage(req);
+    });
+    answer.catch(() => {}); // a failure is seen when the chunk is awaited, in order; never as an unhandled rejection
+    return answer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 /** Tokenizes JSONL files into a dataset directory. */
 export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: BuildOptions): Promise<BuildResult> {
   const valFraction = opts.valFraction ?? 0.05;
@@ -187,7 +251,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     writeAtomic(join(opts.out, `${base}.mask`), s.mask);
     shards.push({ tokens: `${base}.tok`, mask: `${base}.mask`, numTokens: s.numTokens, tokensBytes: s.tokens.byteLength, maskBytes: s.mask.byteLength, tokensCrc32: crc32(s.tokens), maskCrc32: crc32(s.mask) });
   };
-  const acc = new ShardAccumulator(dtype, opts.shardTokens ?? 64 << 20, writeShard);
+  const acc = new ShardAccumulator(dtype, opts.shardTokens ?? DEFAULT_SHARD_TOKENS, writeShard);
 
   let skipped = 0;
   const skippedReports: string[] = [];
@@ -202,7 +266,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     if (skippedReports.length < 5) skippedReports.push(msg);
   };
   const emit = (p: Pending, codes: Map<string, Int32Array>): void => {
-    const t = tokenizeDocument(p.doc, tk.parts, (ref) => codes.get(ref)!);
+    const t = p.tokenized ?? tokenizeDocument(p.doc!, tk.parts, (ref) => codes.get(ref)!);
     acc.add(t.tokens, t.mask, p.kind, imageStart, imageEnd);
     tokens += t.tokens.length;
     targetTokens += acc.docs.targets[acc.docs.count - 1];
@@ -232,50 +296,107 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     queuedImages = 0;
   };
 
-  const bar = delayedProgress(inputBytes, opts.progress);
-  const t0 = performance.now();
-  for (const file of opts.inputs) {
-    const rl = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
-    let lineNo = 0;
-    for await (const line of rl) {
-      lineNo++;
-      const where = `${file}:${lineNo}`;
-      const lineBytes = Buffer.byteLength(line) + 1;
-      if (line.trim() === '') {
-        bar.tick(lineBytes, '');
-        continue;
-      }
-      try {
-        const doc = parseDocumentLine(line);
-        if (doc.kind === 'chat' && tk.parts.vocab.eot < 0) throw new ChameleonError(`${where}: a chat document, but --model ${tk.dir} has no end-of-turn token`);
-        const refs = [...new Set(documentImages(doc))];
-        const pixels: Float32Array[] = [];
-        if (refs.length > 0) {
-          if (!tk.vq) throw new ChameleonError(`${where}: the document has images but --model ${tk.dir} has no image tokenizer (model.vqmodel.* weights)`);
-          for (const ref of refs) {
-            const src = imageSource(ref, file, where);
-            const name = typeof src === 'string' ? ref : 'data URL image';
-            try {
-              pixels.push((await preprocessImage(src, tk.vq.cfg.resolution, { name })).pixels);
-            } catch (e) {
-              if (e instanceof ChameleonError) throw new DocumentError(`${where}: ${e.message}`);
-              throw e;
-            }
+  /** A document in input order: straight to the shards unless image documents wait before it. */
+  const push = (p: Pending): void => {
+    if (p.refs.length === 0 && queue.length === 0) emit(p, new Map());
+    else {
+      queue.push(p);
+      queuedImages += p.refs.length;
+      if (queuedImages >= imageBatch) flushQueue();
+    }
+  };
+  /** The whole path for one line on this thread (documents with images always come here). */
+  const handleLine = async (line: string, file: string, where: string): Promise<void> => {
+    if (line.trim() === '') return;
+    try {
+      const doc = parseDocumentLine(line);
+      if (doc.kind === 'chat' && tk.parts.vocab.eot < 0) throw new ChameleonError(`${where}: a chat document, but --model ${tk.dir} has no end-of-turn token`);
+      const refs = [...new Set(documentImages(doc))];
+      const pixels: Float32Array[] = [];
+      if (refs.length > 0) {
+        if (!tk.vq) throw new ChameleonError(`${where}: the document has images but --model ${tk.dir} has no image tokenizer (model.vqmodel.* weights)`);
+        for (const ref of refs) {
+          const src = imageSource(ref, file, where);
+          const name = typeof src === 'string' ? ref : 'data URL image';
+          try {
+            pixels.push((await preprocessImage(src, tk.vq.cfg.resolution, { name })).pixels);
+          } catch (e) {
+            if (e instanceof ChameleonError) throw new DocumentError(`${where}: ${e.message}`);
+            throw e;
           }
         }
-        const kind = DOC_KINDS.indexOf(doc.kind);
-        if (refs.length === 0 && queue.length === 0) emit({ doc, kind, refs, pixels, where }, new Map());
-        else {
-          queue.push({ doc, kind, refs, pixels, where });
-          queuedImages += refs.length;
-          if (queuedImages >= imageBatch) flushQueue();
-        }
-      } catch (e) {
-        if (!(e instanceof DocumentError)) throw e;
-        fail(e.message.startsWith(where) ? e.message : `${where}: ${e.message}`);
       }
-      bar.tick(lineBytes, `${acc.docs.count} docs ${tokens} tok`);
+      push({ doc, kind: DOC_KINDS.indexOf(doc.kind), refs, pixels, where });
+    } catch (e) {
+      if (!(e instanceof DocumentError)) throw e;
+      fail(e.message.startsWith(where) ? e.message : `${where}: ${e.message}`);
     }
+  };
+  /** A worker's answer for a chunk of lines, taken in input order. */
+  const handleChunk = async (c: Chunk, r: ChunkResult): Promise<void> => {
+    let at = 0;
+    for (let i = 0; i < c.lines.length; i++) {
+      const where = `${c.file}:${c.firstLine + i}`;
+      switch (r.kinds[i]) {
+        case LINE_DOC: {
+          const n = r.lengths[i];
+          const tokenized = { tokens: r.tokens.subarray(at, at + n), mask: r.mask.subarray(at, at + n) };
+          at += n;
+          push({ doc: null, tokenized, kind: r.docKinds[i], refs: [], pixels: [], where });
+          break;
+        }
+        case LINE_ERROR:
+          fail(`${where}: ${r.messages[i]}`);
+          break;
+        case LINE_FATAL:
+          throw new ChameleonError(`${where}: ${r.messages[i]} (--model ${tk.dir})`);
+        case LINE_IMAGES:
+          await handleLine(c.lines[i], c.file, where);
+          break;
+      }
+    }
+  };
+
+  const workers = opts.workers ?? Math.min(4, availableParallelism());
+  const pool = workers > 0 ? await TokenizerPool.start(tk.dir, workers) : null;
+  const bar = delayedProgress(inputBytes, opts.progress);
+  const info = (): string => `${acc.docs.count} docs ${tokens} tok`;
+  const t0 = performance.now();
+  try {
+    const inflight: { chunk: Chunk; result: Promise<ChunkResult> }[] = [];
+    const settle = async (): Promise<void> => {
+      const { chunk, result } = inflight.shift()!;
+      await handleChunk(chunk, await result);
+      bar.tick(chunk.bytes, info());
+    };
+    for (const file of opts.inputs) {
+      const rl = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+      let chunk: Chunk = { file, firstLine: 1, lines: [], bytes: 0 };
+      const submit = async (): Promise<void> => {
+        if (chunk.lines.length === 0) return;
+        const c = chunk;
+        chunk = { file, firstLine: c.firstLine + c.lines.length, lines: [], bytes: 0 };
+        inflight.push({ chunk: c, result: pool!.run(c.lines) });
+        while (inflight.length > 2 * workers) await settle();
+      };
+      let lineNo = 0;
+      for await (const line of rl) {
+        lineNo++;
+        const bytes = line.length + 1; // progress only: UTF-16 units, about bytes for mostly-ASCII text
+        if (!pool) {
+          await handleLine(line, file, `${file}:${lineNo}`);
+          bar.tick(bytes, info());
+          continue;
+        }
+        chunk.lines.push(line);
+        chunk.bytes += bytes;
+        if (chunk.bytes >= CHUNK_BYTES) await submit();
+      }
+      if (pool) await submit();
+    }
+    while (inflight.length > 0) await settle();
+  } finally {
+    await pool?.close();
   }
   flushQueue();
   acc.flush();

@@ -143,9 +143,11 @@ export interface ShardBytes {
   numTokens: number;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Collects documents into shards of about `shardTokens` tokens (a document never spans two shards). */
 export class ShardAccumulator {
-  private tokens: Int32Array;
+  private tokens: Uint16Array | Uint32Array;
   private mask: Uint8Array;
   private used = 0;
   private shardNo = 0;
@@ -156,8 +158,12 @@ export class ShardAccumulator {
     private readonly shardTokens: number,
     private readonly onShard: (s: ShardBytes) => void,
   ) {
-    this.tokens = new Int32Array(Math.min(shardTokens, 1 << 16));
+    this.tokens = this.alloc(Math.min(shardTokens, 1 << 16));
     this.mask = new Uint8Array(this.tokens.length);
+  }
+
+  private alloc(n: number): Uint16Array | Uint32Array {
+    return this.dtype === 'uint16' ? new Uint16Array(n) : new Uint32Array(n);
   }
 
   /** Appends a document (kind as an index into DOC_KINDS, image ids [imageStart, imageEnd)). */
@@ -165,8 +171,8 @@ export class ShardAccumulator {
     if (this.used > 0 && this.used + tokens.length > this.shardTokens) this.flush();
     const need = this.used + tokens.length;
     if (need > this.tokens.length) {
-      const cap = Math.max(need, this.tokens.length * 2);
-      const t = new Int32Array(cap);
+      const cap = Math.max(need, Math.min(this.tokens.length * 2, Math.max(this.shardTokens, need)));
+      const t = this.alloc(cap);
       t.set(this.tokens.subarray(0, this.used));
       const m = new Uint8Array(cap);
       m.set(this.mask.subarray(0, this.used));
@@ -198,10 +204,17 @@ export class ShardAccumulator {
   flush(): void {
     if (this.used === 0) return;
     const n = this.used;
-    const bytes = new Uint8Array(n * bytesPerToken(this.dtype));
-    const view = new DataView(bytes.buffer);
-    if (this.dtype === 'uint16') for (let i = 0; i < n; i++) view.setUint16(2 * i, this.tokens[i], true);
-    else for (let i = 0; i < n; i++) view.setUint32(4 * i, this.tokens[i], true);
+    const bpt = bytesPerToken(this.dtype);
+    let bytes: Uint8Array;
+    if (LITTLE_ENDIAN) bytes = new Uint8Array(this.tokens.buffer, 0, n * bpt).slice();
+    else {
+      bytes = new Uint8Array(n * bpt);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < n; i++) {
+        if (bpt === 2) view.setUint16(2 * i, this.tokens[i], true);
+        else view.setUint32(4 * i, this.tokens[i], true);
+      }
+    }
     this.onShard({ index: this.shardNo, tokens: bytes, mask: this.mask.slice(0, n), numTokens: n });
     this.shardNo++;
     this.used = 0;
