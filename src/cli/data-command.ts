@@ -15,7 +15,7 @@ interface DataBuildFlags extends EngineFlags {
   seed: number;
   onError: 'skip' | 'fatal';
   shardTokens: number;
-  imageBatch: number;
+  imageBatch?: number;
   workers?: number;
   overwrite?: boolean;
   json?: boolean;
@@ -64,7 +64,7 @@ export function registerDataCommands(program: Command): void {
       .addOption(numberOption('--seed <n>', 'seed of the validation choice', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
       .addOption(choiceOption('--on-error <mode>', 'bad lines, missing or undecodable images: skip with a count, or stop', ['skip', 'fatal'], 'skip'))
       .addOption(numberOption('--shard-tokens <n>', 'tokens per shard', { int: true, min: 1 }, DEFAULT_SHARD_TOKENS))
-      .addOption(numberOption('--image-batch <n>', 'images per VQ encoder batch', { int: true, min: 1 }, 8))
+      .addOption(numberOption('--image-batch <n>', 'images per VQ encoder batch (default: 8, fewer above 64×64, 1 at 256×256 and more)', { int: true, min: 1 }))
       .addOption(numberOption('--workers <n>', 'worker threads tokenizing text (default: the cores, at most 4; 0: none)', { int: true, min: 0, max: 64 }))
       .option('--overwrite', 'replace a dataset already in --out')
       .option('--json', 'print one JSON summary'),

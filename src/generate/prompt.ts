@@ -22,7 +22,7 @@ export interface PromptParts {
 }
 
 /** Ids of one segment (no BOS). */
-export function segmentIds(p: PromptParts, s: Segment): number[] {
+function segmentIds(p: PromptParts, s: Segment): number[] {
   const v = p.vocab;
   switch (s.type) {
     case 'text':

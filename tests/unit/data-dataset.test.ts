@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { Engine } from '../../src/engine/engine.js';
 import { createRefBackend } from '../../src/engine/backends/ref/index.js';
 import { writeTinyModel } from '../../src/model/tiny-model.node.js';
-import { buildDataset, loadDataTokenizers } from '../../src/train/data/build.node.js';
+import { buildDataset, defaultImageBatch, loadDataTokenizers } from '../../src/train/data/build.node.js';
 import { openDataset, openDocuments } from '../../src/train/data/dataset.node.js';
 import { IGNORE_INDEX } from '../../src/train/data/batch.js';
 import { chooseValidation, crc32 } from '../../src/train/data/shards.js';
@@ -53,6 +53,10 @@ test('crc32 matches the standard check value; the validation choice is exact and
   assert.deepEqual(chooseValidation(100, 0.05, 1), v);
   assert.notDeepEqual(chooseValidation(100, 0.05, 2), v);
   assert.equal(chooseValidation(3, 0.01, 0).reduce((a, b) => a + b, 0), 1, 'at least one when the fraction is above 0');
+});
+
+test('image batches shrink with the resolution (a 512×512 batch of 4 exceeds the wasm heap)', () => {
+  assert.deepEqual([32, 64, 128, 256, 512].map(defaultImageBatch), [8, 8, 2, 1, 1]);
 });
 
 test('build: counts, several shards, documents as tokenizeDocument lays them out', () => {

@@ -1,8 +1,8 @@
-// `chameleon data build` as a library call: streams JSONL files line by line, checks each document,
-// encodes its images with the model's VQ tokenizer (batched), lays out tokens and loss masks
-// (documents.ts) and writes shards + index.json into the output directory (each file temp + rename,
-// the index last, so an interrupted build leaves no index). Bad lines are skipped with a count or
-// fatal; each report names file and line. Leaves out argument parsing (src/cli/data-command.ts).
+// `chameleon data build` as a library call: streams JSONL files line by line, text tokenized on worker
+// threads (tokenize-worker.node.ts), images decoded a few lines ahead and VQ-encoded in batches here;
+// lays out tokens and loss masks (documents.ts) in input order and writes shards + index.json (each
+// file temp + rename, the index last, so an interrupted build leaves no index). Bad lines are skipped
+// with a count or fatal, each report naming file and line. Argument parsing is in src/cli/data-command.ts.
 
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
@@ -50,7 +50,7 @@ export interface BuildOptions {
   onError?: 'skip' | 'fatal';
   /** Tokens per shard (default DEFAULT_SHARD_TOKENS). */
   shardTokens?: number;
-  /** Images encoded per VQ batch (default 8). */
+  /** Images encoded per VQ batch (default defaultImageBatch(resolution)). */
   imageBatch?: number;
   /** Worker threads for text tokenization (default: the cores, at most 4; 0 tokenizes on this thread). */
   workers?: number;
@@ -147,6 +147,20 @@ function delayedProgress(total: number, stream: ProgressStream | null | undefine
   };
 }
 
+/**
+ * Images per VQ encoder batch unless told: 8 small ones, down to 1 at 256×256 and above (one
+ * 512×512 image already takes about 1 GiB of activations in the wasm backend's 4 GiB).
+ */
+export function defaultImageBatch(resolution: number): number {
+  return Math.max(1, Math.min(8, Math.floor(32768 / Math.max(1, resolution * resolution))));
+}
+
+/** A line made ready: a document, a bad line's report, or nothing (blank). */
+type Prepared = { pending: Pending } | { error: string } | null;
+
+/** Lines that may be decoding their images while earlier ones are taken. */
+const LOOKAHEAD = 16;
+
 interface Chunk {
   file: string;
   firstLine: number;
@@ -230,7 +244,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
   const valFraction = opts.valFraction ?? 0.05;
   const seed = opts.seed ?? 0;
   const onError = opts.onError ?? 'skip';
-  const imageBatch = opts.imageBatch ?? 8;
+  const imageBatch = opts.imageBatch ?? defaultImageBatch(tk.vq?.cfg.resolution ?? 0);
   if (!(valFraction >= 0 && valFraction < 1)) throw new ChameleonError(`--val-fraction must be in [0, 1), got ${valFraction}`);
   if (opts.inputs.length === 0) throw new ChameleonError('data build needs at least one JSONL file');
   let inputBytes = 0;
@@ -305,34 +319,59 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
       if (queuedImages >= imageBatch) flushQueue();
     }
   };
-  /** The whole path for one line on this thread (documents with images always come here). */
-  const handleLine = async (line: string, file: string, where: string): Promise<void> => {
-    if (line.trim() === '') return;
+  /**
+   * The whole path for one line on this thread (documents with images always come here): parse,
+   * check, decode its images (concurrently). Bad lines become { error }; model problems reject.
+   */
+  const prepareLine = async (line: string, file: string, where: string): Promise<Prepared> => {
+    if (line.trim() === '') return null;
     try {
       const doc = parseDocumentLine(line);
       if (doc.kind === 'chat' && tk.parts.vocab.eot < 0) throw new ChameleonError(`${where}: a chat document, but --model ${tk.dir} has no end-of-turn token`);
       const refs = [...new Set(documentImages(doc))];
-      const pixels: Float32Array[] = [];
+      let pixels: Float32Array[] = [];
       if (refs.length > 0) {
-        if (!tk.vq) throw new ChameleonError(`${where}: the document has images but --model ${tk.dir} has no image tokenizer (model.vqmodel.* weights)`);
-        for (const ref of refs) {
-          const src = imageSource(ref, file, where);
-          const name = typeof src === 'string' ? ref : 'data URL image';
-          try {
-            pixels.push((await preprocessImage(src, tk.vq.cfg.resolution, { name })).pixels);
-          } catch (e) {
-            if (e instanceof ChameleonError) throw new DocumentError(`${where}: ${e.message}`);
-            throw e;
-          }
+        const vq = tk.vq;
+        if (!vq) throw new ChameleonError(`${where}: the document has images but --model ${tk.dir} has no image tokenizer (model.vqmodel.* weights)`);
+        const decoded = await Promise.allSettled(
+          refs.map(async (ref) => {
+            const src = imageSource(ref, file, where);
+            return (await preprocessImage(src, vq.cfg.resolution, { name: typeof src === 'string' ? ref : 'data URL image' })).pixels;
+          }),
+        );
+        const bad = decoded.find((d) => d.status === 'rejected');
+        if (bad) {
+          const e = bad.reason as unknown;
+          if (e instanceof DocumentError) throw e;
+          if (e instanceof ChameleonError) throw new DocumentError(`${where}: ${e.message}`);
+          throw e;
         }
+        pixels = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array>).value);
       }
-      push({ doc, kind: DOC_KINDS.indexOf(doc.kind), refs, pixels, where });
+      return { pending: { doc, kind: DOC_KINDS.indexOf(doc.kind), refs, pixels, where } };
     } catch (e) {
       if (!(e instanceof DocumentError)) throw e;
-      fail(e.message.startsWith(where) ? e.message : `${where}: ${e.message}`);
+      return { error: e.message.startsWith(where) ? e.message : `${where}: ${e.message}` };
     }
   };
-  /** A worker's answer for a chunk of lines, taken in input order. */
+  // Lines are taken strictly in input order; up to LOOKAHEAD of them may be decoding images meanwhile.
+  const ahead: Promise<Prepared>[] = [];
+  const take = (p: Prepared): void => {
+    if (!p) return;
+    if ('error' in p) fail(p.error);
+    else push(p.pending);
+  };
+  const enqueue = async (p: Prepared | Promise<Prepared>): Promise<void> => {
+    if (ahead.length === 0 && !(p instanceof Promise)) return take(p);
+    const pr = Promise.resolve(p);
+    pr.catch(() => {}); // seen when taken, in order
+    ahead.push(pr);
+    while (ahead.length > LOOKAHEAD) take(await ahead.shift()!);
+  };
+  const drain = async (): Promise<void> => {
+    while (ahead.length > 0) take(await ahead.shift()!);
+  };
+  /** A worker's answer for a chunk of lines. */
   const handleChunk = async (c: Chunk, r: ChunkResult): Promise<void> => {
     let at = 0;
     for (let i = 0; i < c.lines.length; i++) {
@@ -342,16 +381,17 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
           const n = r.lengths[i];
           const tokenized = { tokens: r.tokens.subarray(at, at + n), mask: r.mask.subarray(at, at + n) };
           at += n;
-          push({ doc: null, tokenized, kind: r.docKinds[i], refs: [], pixels: [], where });
+          await enqueue({ pending: { doc: null, tokenized, kind: r.docKinds[i], refs: [], pixels: [], where } });
           break;
         }
         case LINE_ERROR:
-          fail(`${where}: ${r.messages[i]}`);
+          await enqueue({ error: `${where}: ${r.messages[i]}` });
           break;
         case LINE_FATAL:
-          throw new ChameleonError(`${where}: ${r.messages[i]} (--model ${tk.dir})`);
+          await enqueue(Promise.reject(new ChameleonError(`${where}: ${r.messages[i]} (--model ${tk.dir})`)));
+          break;
         case LINE_IMAGES:
-          await handleLine(c.lines[i], c.file, where);
+          await enqueue(prepareLine(c.lines[i], c.file, where));
           break;
       }
     }
@@ -384,7 +424,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
         lineNo++;
         const bytes = line.length + 1; // progress only: UTF-16 units, about bytes for mostly-ASCII text
         if (!pool) {
-          await handleLine(line, file, `${file}:${lineNo}`);
+          await enqueue(prepareLine(line, file, `${file}:${lineNo}`));
           bar.tick(bytes, info());
           continue;
         }
@@ -395,6 +435,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
       if (pool) await submit();
     }
     while (inflight.length > 0) await settle();
+    await drain();
   } finally {
     await pool?.close();
   }

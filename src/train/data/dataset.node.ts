@@ -49,7 +49,7 @@ export interface Dataset extends BatchSource {
 }
 
 /** Reads and checks `dir/index.json`. */
-export function readIndex(dir: string): DatasetIndex {
+function readIndex(dir: string): DatasetIndex {
   const file = join(dir, INDEX_FILE);
   if (!fs.existsSync(file)) throw new ChameleonError(`${dir}: no ${INDEX_FILE} (not a dataset directory; build one with \`chameleon data build\`)`);
   let j: unknown;

@@ -50,8 +50,7 @@ export async function loadTextParts(dir: string, imageTokens = 0): Promise<TextP
   return { vocab, parts, cfg };
 }
 
-/** Per-line outcome codes of a worker chunk. */
-export const LINE_BLANK = 0;
+/** Per-line outcome codes of a worker chunk (0: a blank line). */
 export const LINE_DOC = 1;
 /** A bad line (skip or fatal by --on-error); messages[i] says why. */
 export const LINE_ERROR = 2;
