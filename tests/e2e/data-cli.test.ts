@@ -69,6 +69,14 @@ test('data build: a mixed dataset, its summary and --json', () => {
   assert.deepEqual([s.documents, s.valDocuments, s.images, s.skipped], [4, 0, 2, 0]);
 });
 
+test('the example file of docs/data-format.md builds (every kind, images as data URLs)', () => {
+  const out = outDir();
+  const r = run(['data', 'build', 'tests/fixtures/data/example.jsonl', '--model', model, '--out', out, '--json']);
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(r.out) as { documents: number; images: number; byKind: Record<string, number> };
+  assert.deepEqual([s.documents, s.images, s.byKind], [6, 6, { text: 1, caption: 2, interleaved: 1, chat: 2 }]);
+});
+
 test('malformed JSONL: fatal names file and line; skip counts and reports it', () => {
   const f = jsonl([TEXT, TEXT, '{"kind": "text", "segments": [', { kind: 'nope' }, TEXT]);
   oneLineError(run(['data', 'build', f, '--model', model, '--out', outDir(), '--on-error', 'fatal']), new RegExp(`${f.replace(/[.]/g, '\\.')}:3: not valid JSON .*\\(--on-error fatal\\)`));
