@@ -5,6 +5,7 @@
 // Errors the user can fix, commander's usage errors included, are one `chameleon:` line, exit code 2.
 
 import { Command } from 'commander';
+import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
@@ -14,6 +15,7 @@ import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 import { registerTrainLmCommands } from './train-lm-command.js';
+import { openDataset } from '../train/data/dataset.node.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -24,8 +26,9 @@ registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
 registerPlotCommand(program);
-registerTrainLmCommands(program);
+registerTrainLmCommands(program, { openDataset });
 registerLabCommands(program);
+registerDataCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));

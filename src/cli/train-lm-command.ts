@@ -3,7 +3,10 @@
 // reader handed to registerTrainLmCommands (the data loader's openDataset), or `--synthetic-data
 // <seed>`, a built-in smoke-test source. The FMA peak for MFU is probed once at start (wasm only).
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { ChameleonConfig } from '../model/config.js';
 import { measureFmaPeak } from '../eval/roofline.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import { readConfig } from '../model/checkpoint.node.js';
@@ -11,6 +14,7 @@ import { modelConfigFor, type LmRunConfig } from '../train/lm/config.js';
 import { dirBytes, exportCheckpoint } from '../train/lm/checkpoint.node.js';
 import { readLmConfigFile, runLmTraining } from '../train/lm/run.node.js';
 import { SyntheticSource, type BatchSource } from '../train/lm/source.js';
+import type { Dataset } from '../train/data/dataset.node.js';
 import { ChameleonError } from '../util/errors.js';
 import { openEngine, fmtBytes } from './common.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
@@ -55,6 +59,8 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: Tr
   let source: BatchSource;
   let valSource: (() => BatchSource) | null;
   let imageIds: Int32Array | undefined;
+  let modelDir: string | null = null;
+  let vocabularyFrom: ChameleonConfig | null = null;
   const { batch, seqLen, seed } = cfg.train;
   if (o.data !== undefined) {
     const open = deps.openDataset;
@@ -62,6 +68,18 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: Tr
     const base = { seqLen, batch, seed, packing: cfg.data.packing, mix: cfg.data.mix };
     source = open(o.data, { ...base, split: 'train' });
     valSource = () => open(o.data!, { ...base, split: 'val' });
+    // The dataset's index says which vocabulary made its tokens: it must be the model's.
+    const index = (source as Partial<Dataset>).info?.index;
+    if (index) {
+      if (index.vocab.size !== modelCfg.vocabSize) {
+        throw new ChameleonError(
+          `--data ${o.data}: tokens come from a ${index.vocab.size}-id vocabulary (${index.model}) but the model has ${modelCfg.vocabSize} ids; set model.vocabSize to ${index.vocab.size} or model.from a model with that tokenizer`,
+        );
+      }
+      imageIds = Int32Array.from({ length: index.vocab.codebookSize }, (_, c) => index.vocab.imageStart + c);
+      modelDir = index.model;
+      vocabularyFrom = existsSync(join(index.model, 'config.json')) ? readConfig(index.model) : null;
+    }
   } else {
     const vocab = modelCfg.vocabularyMap ? Vocabulary.fromVocabularyMap(modelCfg.vocabularyMap, { vocabSize: modelCfg.vocabSize }) : null;
     imageIds = vocab ? Int32Array.from({ length: vocab.codebookSize }, (_, c) => vocab.codeToId(c)) : new Int32Array(0);
@@ -82,6 +100,8 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: Tr
       source,
       valSource,
       imageIds,
+      modelDir: modelDir ?? undefined,
+      vocabularyFrom,
       peakGflops: peak,
       progress: o.progress ? undefined : null,
       log,

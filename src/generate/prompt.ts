@@ -80,12 +80,20 @@ export function chatPrompt(p: PromptParts, messages: readonly ChatMessage[]): nu
   if (messages.length === 0) throw new ChameleonError('chat needs at least one message');
   if (messages[messages.length - 1].role !== 'user') throw new ChameleonError('the last chat message must come from the user');
   if (p.vocab.eot < 0) throw new ChameleonError('this vocabulary has no end-of-turn token, so it cannot hold a chat; use a completion prompt');
-  const ids = [p.vocab.bos];
-  for (const m of messages) {
+  return [p.vocab.bos, ...chatTurnIds(p, messages).flat()];
+}
+
+/**
+ * The ids of each chat turn as chatPrompt lays them out (content, then end-of-turn), without BOS:
+ * chatPrompt is BOS + these concatenated. Training data uses it to mask the loss by role.
+ */
+export function chatTurnIds(p: PromptParts, messages: readonly ChatMessage[]): number[][] {
+  if (p.vocab.eot < 0) throw new ChameleonError('this vocabulary has no end-of-turn token, so it cannot hold a chat; use a completion prompt');
+  return messages.map((m) => {
     const segs: Segment[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
-    for (const s of segs) ids.push(...segmentIds(p, s));
+    const ids = segs.flatMap((s) => segmentIds(p, s));
     ids.push(p.vocab.eot);
-  }
-  return ids;
+    return ids;
+  });
 }
 

@@ -112,7 +112,7 @@ test('bad input: one line, exit code 2', () => {
   const cases: [string[], RegExp][] = [
     [['train', 'lm', '--config', 'nope', '--synthetic-data', '1', '--out', join(dir, 'x')], /--config nope: no such file, and not a preset/],
     [['train', 'lm', '--config', 'tiny', '--out', join(dir, 'x')], /give exactly one of --data <dir> and --synthetic-data <seed>/],
-    [['train', 'lm', '--config', 'tiny', '--data', dir, '--out', join(dir, 'x')], /--data: this build has no dataset reader/],
+    [['train', 'lm', '--config', 'tiny', '--data', dir, '--out', join(dir, 'x')], /no index\.json \(not a dataset directory; build one with `chameleon data build`\)/],
     [['train', 'sft', '--config', 'tiny', '--synthetic-data', '1', '--out', join(dir, 'x')], /train sft: starts from a trained model: pass --init/],
     [['export', join(dir, 'missing'), join(dir, 'y')], /no such run or checkpoint directory/],
   ];

@@ -67,6 +67,8 @@ export interface LmRunOptions {
   imageIds?: Int32Array;
   /** Backend FMA peak in GFLOP/s for the MFU column (null: mfu is null). */
   peakGflops?: number | null;
+  /** Config of the tokenizers' model (a dataset's): a fresh model takes its vocabulary map and VQ config. */
+  vocabularyFrom?: ChameleonConfig | null;
   /** Model directory whose tokenizer / VQ files `chameleon export` copies (default: model.from). */
   modelDir?: string | null;
   progress?: ProgressStream | null;
@@ -120,6 +122,21 @@ export async function runLmTraining(engine: Engine, opts: LmRunOptions): Promise
   const out = opts.out;
   const fromDir = cfg.model.from;
   const modelCfg = modelConfigFor(cfg, fromDir ? readConfig(fromDir) : undefined);
+  const vocab = opts.vocabularyFrom;
+  if (!fromDir && vocab && !modelCfg.vocabularyMap && vocab.vocabSize === modelCfg.vocabSize) {
+    // A model trained from scratch on a dataset speaks its tokenizer's vocabulary: the exported
+    // directory then carries the same vocabulary map and VQ config as the tokenizers' model.
+    Object.assign(modelCfg, {
+      vocabularyMap: vocab.vocabularyMap,
+      vqConfig: vocab.vqConfig,
+      imageTokenId: vocab.imageTokenId,
+      boiTokenId: vocab.boiTokenId,
+      eoiTokenId: vocab.eoiTokenId,
+      bosTokenId: vocab.bosTokenId,
+      eosTokenId: vocab.eosTokenId,
+      padTokenId: vocab.padTokenId,
+    });
+  }
   const memory = checkMemory(modelCfg, cfg); // before anything is allocated
   mkdirSync(out, { recursive: true });
 
