@@ -4,7 +4,7 @@
 // writer); row softmax and its backward; rotate-half RoPE. f32 SIMD dot products over D; no KV
 // tiling (fine for the head dims and context lengths this project runs).
 
-import { hsum4, bf16ToF32, rowMax, exp4, fma4 } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4 } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -259,6 +259,35 @@ export function attention_backward(q: usize, k: usize, v: usize, probs: usize, g
 // rows' values in registers). Training only: inference keeps attention() above (its exact sums).
 // Needs dim % 8 == 0 (the wrapper falls back to ref otherwise).
 
+/**
+ * e^v per lane for v ≤ 0 (a score minus its row max or lse), v clamped below at −87.34 (callers mask
+ * those lanes): 2^n · e^r with n = round(v·log2 e) by the 1.5·2^23 trick (its bits hold n, so no
+ * float-int conversions), r = v − n·ln 2 in two parts, e^r by the degree-6 Taylor polynomial as exp4.
+ * pmax (one instruction) instead of max, whose NaN rules cost several.
+ */
+@inline function expNeg4(v: v128): v128 {
+  const x = f32x4.pmax(v, f32x4.splat(-87.33654));
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(<f32>(1.0 / 720));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
+}
+
+/** Max over [p, p + 4·n4) (n4 vectors) with pmax: -Infinity lanes are ignored unless all are. */
+@inline function vecMax(p: usize, n4: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  for (let j = 0; j < n4; j++) m = f32x4.pmax(m, v128.load(p + (<usize>j << 4)));
+  const a = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2)), 0);
+}
+
 /** dst[d·sp + s] = src row s, column d (rows rowB bytes apart) for s < tk; zero for s in [tk, sp). */
 function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize): void {
   const spB = <usize>sp << 2;
@@ -364,6 +393,12 @@ function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize):
  * segIds) of another segment. Returns whether any key in [lo, hi) is visible.
  */
 function maskRow(sc: usize, s0: i32, s1: i32, lo: i32, hi: i32, segIds: usize, b: i32, tk: i32, seg: i32): bool {
+  if (segIds == 0) {
+    // Only the edges: [s0, lo) and [max(hi, lo), s1).
+    for (let s = s0; s < lo; s++) store<f32>(sc + (<usize>s << 2), -Infinity);
+    for (let s = max(hi, lo); s < s1; s++) store<f32>(sc + (<usize>s << 2), -Infinity);
+    return hi > lo;
+  }
   let any = false;
   for (let s = s0; s < s1; s++) {
     if (s < lo || s >= hi || !visible(segIds, b, tk, s, seg)) store<f32>(sc + (<usize>s << 2), -Infinity);
@@ -407,6 +442,7 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
   const kt = scratch;
   const P = kt + <usize>dim * spB;
   const dummy = P + 4 * spB;
+  const invs = dummy + dimB; // 4 floats: 1/Σ of the block's rows
   for (let it = start; it < end; it++) {
     const h = it % hq;
     const b = it / hq;
@@ -427,23 +463,26 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
         const hi = rowHi(t, tq, tk, causal, qOffset, lo);
         const any = hiMax > lo && maskRow(pr, s0, s1, lo, hi, segIds, b, tk, t < tq ? rowSeg(segIds, b, tk, qOffset + t) : 0);
         let l: f32 = -Infinity;
+        let inv: f32 = 0;
         if (any) {
-          const mx = rowMax(pr + (<usize>s0 << 2), s1 - s0);
+          // Unnormalised e^{x − max}; the output rows are scaled by 1/Σ after the weighted sums.
+          const mx = vecMax(pr + (<usize>s0 << 2), (s1 - s0) >> 2);
           const mv = f32x4.splat(mx);
           let sv = f32x4.splat(0);
           for (let s = s0; s < s1; s += 4) {
             const x = v128.load(pr + (<usize>s << 2));
-            const e = v128.and(exp4(f32x4.sub(x, mv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, f32x4.splat(-Infinity)));
             v128.store(pr + (<usize>s << 2), e);
             sv = f32x4.add(sv, e);
           }
           const sum = hsum4(sv);
           l = mx + Mathf.log(sum);
-          scaleRow(pr + (<usize>s0 << 2), pr + (<usize>s0 << 2), s1 - s0, 1 / sum);
+          inv = 1 / sum;
         } else if (hiMax > lo) {
           memory.fill(pr + (<usize>s0 << 2), 0, <usize>(s1 - s0) << 2);
         }
         if (t < tq) store<f32>(lse + ((<usize>((b * hq + h) * tq + t)) << 2), l);
+        store<f32>(invs + (<usize>r << 2), inv);
       }
       const send = min(hiMax, tk);
       for (let c = 0; c < dim; c += 8) {
@@ -451,6 +490,10 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
         const o0 = outRow(out, dummy, b, t0, tq, qRow, h, dimB) + cb, o1 = outRow(out, dummy, b, t0 + 1, tq, qRow, h, dimB) + cb;
         const o2 = outRow(out, dummy, b, t0 + 2, tq, qRow, h, dimB) + cb, o3 = outRow(out, dummy, b, t0 + 3, tq, qRow, h, dimB) + cb;
         weighted4x8(P, spB, hiMax > lo ? lo : 0, hiMax > lo ? send : 0, v + kvB + cb, kvRow, o0, o1, o2, o3);
+      }
+      for (let r = 0; r < 4; r++) {
+        const oo = outRow(out, dummy, b, t0 + r, tq, qRow, h, dimB);
+        scaleRow(oo, oo, dim, load<f32>(invs + (<usize>r << 2)));
       }
     }
   }
@@ -522,7 +565,7 @@ export function attention_train_backward(q: usize, k: usize, v: usize, out: usiz
           for (let s = s0; s < s1; s += 4) {
             const o = <usize>s << 2;
             const x = v128.load(pr + o);
-            const e = v128.and(exp4(f32x4.sub(x, lv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, f32x4.splat(-Infinity)));
             v128.store(pr + o, e);
             v128.store(dr + o, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(dr + o), dv)), scv));
           }

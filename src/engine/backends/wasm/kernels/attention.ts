@@ -6,7 +6,7 @@
 // fit in per-thread scratch; arrays outside wasm memory are refused (KernelMemoryError).
 
 import type { AttentionParams, F32, I32 } from '../../../kernels.js';
-import { requireHeap, par, ptr, type NativeContext } from './context.js';
+import { DYNAMIC_STREAM, requireHeap, par, ptr, type NativeContext } from './context.js';
 
 export function softmax(ctx: NativeContext, x: F32, out: F32, rows: number, dim: number): void {
   requireHeap(ctx, 'softmax', x, out);
@@ -21,7 +21,7 @@ export function softmaxBackward(ctx: NativeContext, y: F32, gy: F32, gx: F32, ro
 /** Scratch bytes per thread of the training kernels (Kt [, Vt], score rows, a dummy row), tk rounded to 8. */
 function trainScratchBytes(p: AttentionParams, backward: boolean): number {
   const sp = (p.tk + 7) & ~7;
-  return 4 * ((backward ? 2 : 1) * p.dim * sp + (backward ? 8 : 4) * sp + p.dim);
+  return 4 * ((backward ? 2 : 1) * p.dim * sp + (backward ? 8 : 4) * sp + p.dim + 4);
 }
 
 /** Whether the native training kernels take these parameters (else the ref kernel runs over this memory). */
@@ -64,7 +64,7 @@ function attentionTrain(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, ls
   if (!trainNative(ctx, p, false)) return ctx.ref.attention(q, k, v, out, lse, p);
   const items = p.batch * p.hq;
   const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
-  ctx.pool.run('attention', 'attention_train', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384);
+  ctx.pool.run('attention', 'attention_train', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384, DYNAMIC_STREAM);
 }
 
 export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
@@ -72,7 +72,7 @@ export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, ou
   if (!trainNative(ctx, p, true)) return ctx.ref.attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, p);
   const items = p.batch * p.hkv;
   const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, gOut.byteOffset, gq.byteOffset, gk.byteOffset, gv.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
-  ctx.pool.run('attentionBackward', 'attention_train_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384);
+  ctx.pool.run('attentionBackward', 'attention_train_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384, DYNAMIC_STREAM);
 }
 
 export function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
