@@ -167,6 +167,7 @@ async function runCase(c: TrainCase, distRoot: string, profile: boolean): Promis
         loss = l.item();
       });
     };
+    const peakBefore = measureFmaPeak(backend);
     for (let i = 0; i < 2; i++) step();
     table.clear();
     const times: number[] = [];
@@ -176,7 +177,8 @@ async function runCase(c: TrainCase, distRoot: string, profile: boolean): Promis
       times.push(performance.now() - t0);
     }
     const stepMs = median(times);
-    const fmaPeak = measureFmaPeak(backend);
+    // Measured before and after the steps; the higher (other processes only lower a probe).
+    const fmaPeak = Math.max(peakBefore, measureFmaPeak(backend));
     const flops = stepFlops(c);
     const tokensPerS = (c.batch * c.seq) / (stepMs / 1000);
     const mem = engine.memoryStats();
@@ -245,7 +247,7 @@ export async function run(json: boolean): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const rounds = Math.max(1, Number(flag('rounds') ?? 2));
+  const rounds = Math.max(1, Number(flag('rounds') ?? 3));
   const host = hostFields(readCpuInfo(), 'wasm', null);
   const lines: string[] = [];
   const emit = (row: Record<string, unknown>): void => {
@@ -277,7 +279,10 @@ export async function run(json: boolean): Promise<void> {
       if (torchMissing !== null) summary.torch = torchMissing;
       else {
         const tt = median(torch.map((x) => x.tokens_per_s as number));
-        Object.assign(summary, { torch_tokens_per_s: tt, ratio: round2(ourTps / tt) });
+        // Best of rounds too: other processes on this VM only ever slow a round down.
+        const ourBest = Math.max(...ours.map((x) => x.tokens_per_s as number));
+        const torchBest = Math.max(...torch.map((x) => x.tokens_per_s as number));
+        Object.assign(summary, { torch_tokens_per_s: tt, ratio: round2(ourTps / tt), best_tokens_per_s: ourBest, torch_best_tokens_per_s: torchBest, ratio_best: round2(ourBest / torchBest) });
       }
     }
     for (const row of [...ours, ...torch]) emit(row);
@@ -287,7 +292,9 @@ export async function run(json: boolean): Promise<void> {
     lines.push(`\n${c.name}: d=${c.d} ${c.layers} layers ${c.heads} heads vocab ${c.vocab} seq ${c.seq} batch ${c.batch}, ${o?.params as number} params, f32, ${THREADS} threads`);
     for (const x of ours) lines.push(`  chameleon-ts round ${x.round as number}: ${x.tokens_per_s as number} tok/s (step ${x.step_ms as number} ms, steps ${(x.step_ms_all as number[]).join(' ')}), ${x.gflops as number} GFLOP/s, MFU ${x.mfu as number} of FMA peak ${x.fma_peak_gflops as number} GFLOP/s, peak RSS ${x.peak_rss_mib as number} MiB`);
     for (const x of torch) lines.push(`  torch        round ${x.round as number}: ${x.tokens_per_s as number} tok/s (step ${x.step_ms as number} ms), OPENBLAS_CORETYPE=${x.openblas_coretype as string}`);
-    if (c.torch) lines.push(torchMissing !== null ? `  ${torchMissing}: ratio skipped` : `  ratio (medians): ${summary.ratio as number}× torch`);
+    if (c.torch) {
+      lines.push(torchMissing !== null ? `  ${torchMissing}: ratio skipped` : `  ratio: ${summary.ratio as number}× torch (medians of rounds), ${summary.ratio_best as number}× (best round each: ${summary.best_tokens_per_s as number} vs ${summary.torch_best_tokens_per_s as number} tok/s)`);
+    }
     if (prof) {
       const total = prof.reduce((s, p) => s + p.msPerStep, 0);
       lines.push(`  kernels per step (profiled run, timing wrapper; ${round1(total)} ms in kernels):`);
