@@ -287,9 +287,14 @@ export function attention_train_backward(q: usize, k: usize, v: usize, out: usiz
     const b = it / hkv;
     const kvB = (<usize>b * <usize>kvBatchStride + <usize>(kh * dim)) << 2;
     const gB = (<usize>b * <usize>tk * <usize>(hkv * dim) + <usize>(kh * dim)) << 2;
+    // Zeroed with vector stores: memory.fill is a runtime call, costly for 2·tk short rows.
+    const z = f32x4.splat(0);
     for (let s = 0; s < tk; s++) {
-      memory.fill(gk + gB + <usize>s * kvRow, 0, dimB);
-      memory.fill(gv + gB + <usize>s * kvRow, 0, dimB);
+      const ko = gk + gB + <usize>s * kvRow, vo = gv + gB + <usize>s * kvRow;
+      for (let d: usize = 0; d < dimB; d += 16) {
+        v128.store(ko + d, z);
+        v128.store(vo + d, z);
+      }
     }
     packT(k + kvB, kvRow, tk, dim, sp, kt);
     packT(v + kvB, kvRow, tk, dim, sp, vt);
