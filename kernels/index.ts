@@ -8,7 +8,6 @@ export * from './movement';
 export * from './norm';
 export * from './loss';
 export * from './attention';
-export * from './attention-train';
 export * from './conv';
 export * from './optim';
 export * from './debug';
