@@ -227,6 +227,14 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
   return f32x4.extract_lane(f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2)), 0);
 }
 
+/**
+ * This participant's work area: its scratch, or (ws != 0: the packs exceed per-thread scratch) its
+ * slice of a heap region the wrapper reserved, found from its scratch address.
+ */
+@inline function workspace(ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, scratch: usize): usize {
+  return ws == 0 ? scratch : ws + ((scratch - scratch0) / scratchStride) * wsStride;
+}
+
 /** dst[d·sp + s] = src row s, column d (rows rowB bytes apart) for s < tk; zero for s in [tk, sp). */
 function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize): void {
   const spB = <usize>sp << 2;
@@ -356,14 +364,14 @@ function maskRow(sc: usize, s0: i32, s1: i32, lo: i32, hi: i32, segIds: usize, b
  * lse[b, h, t] = log Σ_s e^{score_s} over visible keys (-Infinity for a query with none).
  * Scratch: Kt (dim × sp floats, sp = tk rounded up to 8), 4 score rows of sp, one dummy row of dim.
  */
-export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, start: i32, end: i32, scratch: usize): void {
   const group = hq / hkv;
   const sp = (tk + 7) & ~7;
   const spB = <usize>sp << 2;
   const kvRow = <usize>(hkv * dim) << 2;
   const qRow = <usize>(hq * dim) << 2;
   const dimB = <usize>dim << 2;
-  const kt = scratch;
+  const kt = workspace(ws, wsStride, scratch0, scratchStride, scratch);
   const P = kt + <usize>dim * spB;
   const dummy = P + 4 * spB;
   const invs = dummy + dimB; // 4 floats: 1/Σ of the block's rows
@@ -429,14 +437,14 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
  * gv = Pᵀ·dO (gk, gv dense [B, tk, hkv, D], one writer per item). Scratch: Kt and Vt (dim × sp
  * each), 4 rows of P and 4 of dS (sp each), one dummy row of dim.
  */
-export function attention_train_backward(q: usize, k: usize, v: usize, out: usize, lse: usize, gOut: usize, gq: usize, gk: usize, gv: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+export function attention_train_backward(q: usize, k: usize, v: usize, out: usize, lse: usize, gOut: usize, gq: usize, gk: usize, gv: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, start: i32, end: i32, scratch: usize): void {
   const group = hq / hkv;
   const sp = (tk + 7) & ~7;
   const spB = <usize>sp << 2;
   const kvRow = <usize>(hkv * dim) << 2;
   const qRow = <usize>(hq * dim) << 2;
   const dimB = <usize>dim << 2;
-  const kt = scratch;
+  const kt = workspace(ws, wsStride, scratch0, scratchStride, scratch);
   const vt = kt + <usize>dim * spB;
   const P = vt + <usize>dim * spB;
   const dS = P + 4 * spB;

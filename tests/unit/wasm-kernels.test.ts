@@ -279,6 +279,8 @@ describe('wasm native kernels vs ref', () => {
     cases.push({ batch: 2, tq: 6, tk: 11, hq: 4, hkv: 2, dim: 16, scale: 0.3, causal: true, qOffset: 5, kvBatchStride: 13 * 2 * 16, keyStart: i32(2, (b) => 3 + b * 4), segIds: null });
     cases.push({ batch: 2, tq: 13, tk: 13, hq: 2, hkv: 1, dim: 8, scale: 0.45, causal: true, qOffset: 0, kvBatchStride: 13 * 8, keyStart: null, segIds: i32(2 * 13, (i) => ((i % 13) * 7) % 3) });
     cases.push({ batch: 1, tq: 9, tk: 20, hq: 2, hkv: 2, dim: 24, scale: 0.2, causal: false, qOffset: 0, kvBatchStride: 20 * 2 * 24, keyStart: i32(1, () => 6), segIds: null });
+    // Packed keys/values larger than per-thread scratch: the training kernels work in a reserved heap region.
+    cases.push({ batch: 2, tq: 6, tk: 2200, hq: 2, hkv: 1, dim: 128, scale: 0.09, causal: true, qOffset: 2194, kvBatchStride: 2200 * 128, keyStart: null, segIds: null });
     for (const p of cases) {
       const q = f32(p.batch * p.tq * p.hq * p.dim);
       const k = f32(p.batch * p.kvBatchStride);

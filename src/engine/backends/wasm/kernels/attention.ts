@@ -1,9 +1,10 @@
 // Native (wasm) softmax, attention and RoPE. Softmax and RoPE split rows across threads; inference
 // attention (no lse) splits (batch, query, head) rows with its fixed summation order; training
 // attention splits (batch, head) for the forward (saving lse) and (batch, kv head) for the backward
-// (recomputing probabilities; gk/gv rows have one writer). Falls back to ref over this memory when
-// the scores (inference), packed keys/values (training, dim % 8 != 0) or cos/sin table (RoPE) do not
-// fit in per-thread scratch; arrays outside wasm memory are refused (KernelMemoryError).
+// (recomputing probabilities; gk/gv rows have one writer), in per-thread scratch or a reserved heap
+// region when the packed keys/values exceed it. Falls back to ref over this memory when the scores
+// (inference) or cos/sin table (RoPE) do not fit in scratch, or (training) dim % 8 != 0; arrays
+// outside wasm memory are refused (KernelMemoryError).
 
 import type { AttentionParams, F32, I32 } from '../../../kernels.js';
 import { DYNAMIC_STREAM, requireHeap, par, ptr, type NativeContext } from './context.js';
@@ -25,8 +26,27 @@ function trainScratchBytes(p: AttentionParams, backward: boolean): number {
 }
 
 /** Whether the native training kernels take these parameters (else the ref kernel runs over this memory). */
-function trainNative(ctx: NativeContext, p: AttentionParams, backward: boolean): boolean {
-  return p.dim % 8 === 0 && p.hq % p.hkv === 0 && p.tq > 0 && trainScratchBytes(p, backward) <= ctx.pool.scratchBytes;
+function trainNative(p: AttentionParams): boolean {
+  return p.dim % 8 === 0 && p.hq % p.hkv === 0 && p.tq > 0;
+}
+
+/**
+ * Runs a training export with its work area: per-thread scratch when the packs fit, else a heap
+ * region of threads × need bytes reserved for this call (long sequences, wide heads).
+ */
+function runTrain(ctx: NativeContext, label: string, name: 'attention_train' | 'attention_train_backward', args: number[], p: AttentionParams, backward: boolean, items: number): void {
+  const need = Math.ceil(trainScratchBytes(p, backward) / 64) * 64;
+  const parallel = items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384;
+  if (need <= ctx.pool.scratchBytes) {
+    ctx.pool.run(label, name, [...args, 0, 0, ctx.pool.scratch(0), ctx.pool.scratchBytes], items, 1, parallel, DYNAMIC_STREAM);
+    return;
+  }
+  const region = ctx.heap.reserve(need * ctx.pool.threads, false);
+  try {
+    ctx.pool.run(label, name, [...args, region.byteOffset, need, ctx.pool.scratch(0), ctx.pool.scratchBytes], items, 1, parallel, DYNAMIC_STREAM);
+  } finally {
+    ctx.heap.unreserve(region);
+  }
 }
 
 export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, lse: F32 | null, p: AttentionParams): void {
@@ -61,18 +81,18 @@ export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F
 
 /** Training forward: one (batch, query head) per item, four query rows at a time; saves lse. */
 function attentionTrain(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, lse: F32, p: AttentionParams): void {
-  if (!trainNative(ctx, p, false)) return ctx.ref.attention(q, k, v, out, lse, p);
+  if (!trainNative(p)) return ctx.ref.attention(q, k, v, out, lse, p);
   const items = p.batch * p.hq;
   const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
-  ctx.pool.run('attention', 'attention_train', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384, DYNAMIC_STREAM);
+  runTrain(ctx, 'attention', 'attention_train', args, p, false, items);
 }
 
 export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
   requireHeap(ctx, 'attentionBackward', q, k, v, out, lse, gOut, gq, gk, gv, p.keyStart, p.segIds);
-  if (!trainNative(ctx, p, true)) return ctx.ref.attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, p);
+  if (!trainNative(p)) return ctx.ref.attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, p);
   const items = p.batch * p.hkv;
   const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, gOut.byteOffset, gq.byteOffset, gk.byteOffset, gv.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
-  ctx.pool.run('attentionBackward', 'attention_train_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384, DYNAMIC_STREAM);
+  runTrain(ctx, 'attentionBackward', 'attention_train_backward', args, p, true, items);
 }
 
 export function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
