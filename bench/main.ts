@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'preview-stall': () => import('./preview-stall.js'),
   'tokenizers-text': () => import('./tokenizers-text.js'),
   tokenizers: () => import('./tokenizers.js'),
+  train: () => import('./train.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

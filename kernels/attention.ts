@@ -1,10 +1,11 @@
 // Attention-family kernels: fused scaled-dot-product attention over [B, T, H, D] with GQA, causal /
 // left-padding / segment masks, forward (one query row per work item, optional probs; f32 or bf16
-// keys/values) and backward from saved probs (one (batch, kv head) per item, so gk/gv rows have one
-// writer); row softmax and its backward; rotate-half RoPE. f32 SIMD dot products over D; no KV
-// tiling (fine for the head dims and context lengths this project runs).
+// keys/values: the inference path, whose summation order decode parity depends on); the training
+// forward (saves the row logsumexp, not probs) and backward (recomputes probabilities; one (batch,
+// kv head) per item, so gk/gv rows have one writer); row softmax and its backward; rotate-half RoPE.
+// No KV tiling (a row of tk scores lives in scratch).
 
-import { hsum4, bf16ToF32, rowMax } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4 } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -191,60 +192,329 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
   v128.store(out, a4, 64); v128.store(out, a5, 80); v128.store(out, a6, 96); v128.store(out, a7, 112);
 }
 
+// ---- training attention: forward saving the row logsumexp, backward recomputing P ------------
+// The forward saves only lse = max + log Σ e per row (never the [B, H, T, S] probabilities); the
+// backward recomputes P = exp(score − lse), and forms dQ, dK, dV with the sums in registers. Four
+// query rows at a time against one head's keys packed transposed (Kt[d][s]: 8 keys' scores are two
+// vectors, no horizontal sums). Needs dim % 8 == 0 (the wrapper falls back to ref otherwise).
+
 /**
- * Items [start, end) of (b, kv head). Writes gq rows of the group's query heads and the dense
- * gk, gv [B, tk, hkv, D] rows of this kv head. Scratch: tk floats of dP.
+ * e^v per lane for v ≤ 0 (a score minus its row max or lse), v clamped below at −87.34 (callers mask
+ * those lanes): 2^n · e^r with n = round(v·log2 e) by the 1.5·2^23 trick (its bits hold n, so no
+ * float-int conversions), r = v − n·ln 2 in two parts, e^r by the degree-6 Taylor polynomial as exp4.
+ * pmax (one instruction) instead of max, whose NaN rules cost several.
  */
-export function attention_backward(q: usize, k: usize, v: usize, probs: usize, gOut: usize, gq: usize, gk: usize, gv: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, kvBatchStride: i32, start: i32, end: i32, scratch: usize): void {
+@inline function expNeg4(v: v128): v128 {
+  const x = f32x4.pmax(v, f32x4.splat(-87.33654));
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(<f32>(1.0 / 720));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
+}
+
+/** Max over [p, p + 4·n4) (n4 vectors) with pmax: -Infinity lanes are ignored unless all are. */
+@inline function vecMax(p: usize, n4: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  for (let j = 0; j < n4; j++) m = f32x4.pmax(m, v128.load(p + (<usize>j << 4)));
+  const a = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2)), 0);
+}
+
+/**
+ * This participant's work area: its scratch, or (ws != 0: the packs exceed per-thread scratch) its
+ * slice of a heap region the wrapper reserved, found from its scratch address.
+ */
+@inline function workspace(ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, scratch: usize): usize {
+  return ws == 0 ? scratch : ws + ((scratch - scratch0) / scratchStride) * wsStride;
+}
+
+/** dst[d·sp + s] = src row s, column d (rows rowB bytes apart) for s < tk; zero for s in [tk, sp). */
+function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize): void {
+  const spB = <usize>sp << 2;
+  for (let s = 0; s < tk; s++) {
+    const r = src + <usize>s * rowB;
+    const o = dst + (<usize>s << 2);
+    for (let d = 0; d < dim; d++) store<f32>(o + <usize>d * spB, load<f32>(r + (<usize>d << 2)));
+  }
+  for (let d = 0; d < dim; d++) memory.fill(dst + <usize>d * spB + (<usize>tk << 2), 0, <usize>(sp - tk) << 2);
+}
+
+/** out_r[0..8) = scale · Σ_d a_r[d] · kt[d][0..8) for four rows a_r; out rows outB bytes apart. */
+@inline function scores4x8(a0: usize, a1: usize, a2: usize, a3: usize, kt: usize, spB: usize, dim: i32, out: usize, outB: usize, scale: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let kp = kt;
+  for (let d = 0; d < dim; d++) {
+    const k0 = v128.load(kp), k1 = v128.load(kp, 16);
+    const o = <usize>d << 2;
+    const x0 = f32x4.splat(load<f32>(a0 + o));
+    c00 = fma4(x0, k0, c00);
+    c01 = fma4(x0, k1, c01);
+    const x1 = f32x4.splat(load<f32>(a1 + o));
+    c10 = fma4(x1, k0, c10);
+    c11 = fma4(x1, k1, c11);
+    const x2 = f32x4.splat(load<f32>(a2 + o));
+    c20 = fma4(x2, k0, c20);
+    c21 = fma4(x2, k1, c21);
+    const x3 = f32x4.splat(load<f32>(a3 + o));
+    c30 = fma4(x3, k0, c30);
+    c31 = fma4(x3, k1, c31);
+    kp += spB;
+  }
+  const sv = f32x4.splat(scale);
+  v128.store(out, f32x4.mul(c00, sv)); v128.store(out, f32x4.mul(c01, sv), 16);
+  v128.store(out + outB, f32x4.mul(c10, sv)); v128.store(out + outB, f32x4.mul(c11, sv), 16);
+  v128.store(out + 2 * outB, f32x4.mul(c20, sv)); v128.store(out + 2 * outB, f32x4.mul(c21, sv), 16);
+  v128.store(out + 3 * outB, f32x4.mul(c30, sv)); v128.store(out + 3 * outB, f32x4.mul(c31, sv), 16);
+}
+
+/** out_r[0..8) = Σ_{s in [s0, s1)} w[r][s] · x_s[0..8) for four rows r; x rows rowB bytes apart. */
+@inline function weighted4x8(w: usize, wB: usize, s0: i32, s1: i32, x: usize, rowB: usize, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  let xp = x + <usize>s0 * rowB;
+  for (let s = s0; s < s1; s++) {
+    const v0 = v128.load(xp), v1 = v128.load(xp, 16);
+    const o = <usize>s << 2;
+    const w0 = f32x4.splat(load<f32>(w + o));
+    a00 = fma4(w0, v0, a00);
+    a01 = fma4(w0, v1, a01);
+    const w1 = f32x4.splat(load<f32>(w + wB + o));
+    a10 = fma4(w1, v0, a10);
+    a11 = fma4(w1, v1, a11);
+    const w2 = f32x4.splat(load<f32>(w + 2 * wB + o));
+    a20 = fma4(w2, v0, a20);
+    a21 = fma4(w2, v1, a21);
+    const w3 = f32x4.splat(load<f32>(w + 3 * wB + o));
+    a30 = fma4(w3, v0, a30);
+    a31 = fma4(w3, v1, a31);
+    xp += rowB;
+  }
+  v128.store(o0, a00); v128.store(o0, a01, 16); v128.store(o1, a10); v128.store(o1, a11, 16);
+  v128.store(o2, a20); v128.store(o2, a21, 16); v128.store(o3, a30); v128.store(o3, a31, 16);
+}
+
+/** dst_s[0..8) += Σ_r w[r][s] · x_r[0..8) for s in [s0, s1); dst rows rowB bytes apart. */
+@inline function rank4x8(w: usize, wB: usize, s0: i32, s1: i32, x0: usize, x1: usize, x2: usize, x3: usize, dst: usize, rowB: usize): void {
+  const y00 = v128.load(x0), y01 = v128.load(x0, 16), y10 = v128.load(x1), y11 = v128.load(x1, 16);
+  const y20 = v128.load(x2), y21 = v128.load(x2, 16), y30 = v128.load(x3), y31 = v128.load(x3, 16);
+  let dp = dst + <usize>s0 * rowB;
+  for (let s = s0; s < s1; s++) {
+    const o = <usize>s << 2;
+    const w0 = f32x4.splat(load<f32>(w + o)), w1 = f32x4.splat(load<f32>(w + wB + o));
+    const w2 = f32x4.splat(load<f32>(w + 2 * wB + o)), w3 = f32x4.splat(load<f32>(w + 3 * wB + o));
+    let a0 = v128.load(dp), a1 = v128.load(dp, 16);
+    a0 = fma4(w0, y00, a0); a1 = fma4(w0, y01, a1);
+    a0 = fma4(w1, y10, a0); a1 = fma4(w1, y11, a1);
+    a0 = fma4(w2, y20, a0); a1 = fma4(w2, y21, a1);
+    a0 = fma4(w3, y30, a0); a1 = fma4(w3, y31, a1);
+    v128.store(dp, a0); v128.store(dp, a1, 16);
+    dp += rowB;
+  }
+}
+
+/**
+ * Writes -Infinity over the keys in [s0, s1) a query row does not see: outside [lo, hi), or (with
+ * segIds) of another segment. Returns whether any key in [lo, hi) is visible.
+ */
+function maskRow(sc: usize, s0: i32, s1: i32, lo: i32, hi: i32, segIds: usize, b: i32, tk: i32, seg: i32): bool {
+  if (segIds == 0) {
+    // Only the edges: [s0, lo) and [max(hi, lo), s1).
+    for (let s = s0; s < lo; s++) store<f32>(sc + (<usize>s << 2), -Infinity);
+    for (let s = max(hi, lo); s < s1; s++) store<f32>(sc + (<usize>s << 2), -Infinity);
+    return hi > lo;
+  }
+  let any = false;
+  for (let s = s0; s < s1; s++) {
+    if (s < lo || s >= hi || !visible(segIds, b, tk, s, seg)) store<f32>(sc + (<usize>s << 2), -Infinity);
+    else any = true;
+  }
+  return any;
+}
+
+/** Row r of a block starting at query t0: its key bound and segment, or hi = lo when absent/empty. */
+@inline function rowHi(t: i32, tq: i32, tk: i32, causal: i32, qOffset: i32, lo: i32): i32 {
+  if (t >= tq) return lo;
+  return causal != 0 ? min(tk, qOffset + t + 1) : tk;
+}
+
+/** Byte offset of query row (b, t, h), t clamped to the last row (a block's absent rows read it, weight 0). */
+@inline function rowAt(b: i32, t: i32, tq: i32, qRow: usize, h: i32, dimB: usize): usize {
+  return <usize>(b * tq + min(t, tq - 1)) * qRow + <usize>h * dimB;
+}
+
+/** Address of output row (b, t, h), or dummy for a block's absent rows (t >= tq). */
+@inline function outRow(base: usize, dummy: usize, b: i32, t: i32, tq: i32, qRow: usize, h: i32, dimB: usize): usize {
+  return t < tq ? base + <usize>(b * tq + t) * qRow + <usize>h * dimB : dummy;
+}
+
+@inline function rowSeg(segIds: usize, b: i32, tk: i32, qpos: i32): i32 {
+  return segIds != 0 ? load<i32>(segIds + ((<usize>b * <usize>tk + <usize>qpos) << 2)) : 0;
+}
+
+/**
+ * Training forward over items [start, end) of (b, query head): out as attention() defines it and
+ * lse[b, h, t] = log Σ_s e^{score_s} over visible keys (-Infinity for a query with none).
+ * Scratch: Kt (dim × sp floats, sp = tk rounded up to 8), 4 score rows of sp, one dummy row of dim.
+ */
+export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, start: i32, end: i32, scratch: usize): void {
   const group = hq / hkv;
+  const sp = (tk + 7) & ~7;
+  const spB = <usize>sp << 2;
   const kvRow = <usize>(hkv * dim) << 2;
   const qRow = <usize>(hq * dim) << 2;
   const dimB = <usize>dim << 2;
-  const dP = scratch;
+  const kt = workspace(ws, wsStride, scratch0, scratchStride, scratch);
+  const P = kt + <usize>dim * spB;
+  const dummy = P + 4 * spB;
+  const invs = dummy + dimB; // 4 floats: 1/Σ of the block's rows
+  for (let it = start; it < end; it++) {
+    const h = it % hq;
+    const b = it / hq;
+    const kvB = (<usize>b * <usize>kvBatchStride + <usize>((h / group) * dim)) << 2;
+    packT(k + kvB, kvRow, tk, dim, sp, kt);
+    const lo = keyStart != 0 ? max(0, load<i32>(keyStart + (<usize>b << 2))) : 0;
+    const s0 = lo & ~7;
+    for (let t0 = 0; t0 < tq; t0 += 4) {
+      const q0 = q + rowAt(b, t0, tq, qRow, h, dimB), q1 = q + rowAt(b, t0 + 1, tq, qRow, h, dimB);
+      const q2 = q + rowAt(b, t0 + 2, tq, qRow, h, dimB), q3 = q + rowAt(b, t0 + 3, tq, qRow, h, dimB);
+      let hiMax = lo;
+      for (let r = 0; r < 4; r++) hiMax = max(hiMax, rowHi(t0 + r, tq, tk, causal, qOffset, lo));
+      const s1 = (hiMax + 7) & ~7;
+      if (hiMax > lo) for (let s = s0; s < s1; s += 8) scores4x8(q0, q1, q2, q3, kt + (<usize>s << 2), spB, dim, P + (<usize>s << 2), spB, scale);
+      for (let r = 0; r < 4; r++) {
+        const t = t0 + r;
+        const pr = P + <usize>r * spB;
+        const hi = rowHi(t, tq, tk, causal, qOffset, lo);
+        const any = hiMax > lo && maskRow(pr, s0, s1, lo, hi, segIds, b, tk, t < tq ? rowSeg(segIds, b, tk, qOffset + t) : 0);
+        let l: f32 = -Infinity;
+        let inv: f32 = 0;
+        if (any) {
+          // Unnormalised e^{x − max}; the output rows are scaled by 1/Σ after the weighted sums.
+          const mx = vecMax(pr + (<usize>s0 << 2), (s1 - s0) >> 2);
+          const mv = f32x4.splat(mx);
+          let sv = f32x4.splat(0);
+          for (let s = s0; s < s1; s += 4) {
+            const x = v128.load(pr + (<usize>s << 2));
+            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            v128.store(pr + (<usize>s << 2), e);
+            sv = f32x4.add(sv, e);
+          }
+          const sum = hsum4(sv);
+          l = mx + Mathf.log(sum);
+          inv = 1 / sum;
+        } else if (hiMax > lo) {
+          memory.fill(pr + (<usize>s0 << 2), 0, <usize>(s1 - s0) << 2);
+        }
+        if (t < tq) store<f32>(lse + ((<usize>((b * hq + h) * tq + t)) << 2), l);
+        store<f32>(invs + (<usize>r << 2), inv);
+      }
+      const send = min(hiMax, tk);
+      for (let c = 0; c < dim; c += 8) {
+        const cb = <usize>c << 2;
+        const o0 = outRow(out, dummy, b, t0, tq, qRow, h, dimB) + cb, o1 = outRow(out, dummy, b, t0 + 1, tq, qRow, h, dimB) + cb;
+        const o2 = outRow(out, dummy, b, t0 + 2, tq, qRow, h, dimB) + cb, o3 = outRow(out, dummy, b, t0 + 3, tq, qRow, h, dimB) + cb;
+        weighted4x8(P, spB, hiMax > lo ? lo : 0, hiMax > lo ? send : 0, v + kvB + cb, kvRow, o0, o1, o2, o3);
+      }
+      for (let r = 0; r < 4; r++) {
+        const oo = outRow(out, dummy, b, t0 + r, tq, qRow, h, dimB);
+        scaleRow(oo, oo, dim, load<f32>(invs + (<usize>r << 2)));
+      }
+    }
+  }
+}
+
+/**
+ * Training backward over items [start, end) of (b, kv head), from out and lse of attention_train:
+ * P = exp(score − lse), dP = dO·vᵀ, D = dO·out, dS = P·(dP − D)·scale; gq = dS·K, gk = dSᵀ·Q,
+ * gv = Pᵀ·dO (gk, gv dense [B, tk, hkv, D], one writer per item). Scratch: Kt and Vt (dim × sp
+ * each), 4 rows of P and 4 of dS (sp each), one dummy row of dim.
+ */
+export function attention_train_backward(q: usize, k: usize, v: usize, out: usize, lse: usize, gOut: usize, gq: usize, gk: usize, gv: usize, keyStart: usize, segIds: usize, tq: i32, tk: i32, hq: i32, hkv: i32, dim: i32, scale: f32, causal: i32, qOffset: i32, kvBatchStride: i32, ws: usize, wsStride: usize, scratch0: usize, scratchStride: usize, start: i32, end: i32, scratch: usize): void {
+  const group = hq / hkv;
+  const sp = (tk + 7) & ~7;
+  const spB = <usize>sp << 2;
+  const kvRow = <usize>(hkv * dim) << 2;
+  const qRow = <usize>(hq * dim) << 2;
+  const dimB = <usize>dim << 2;
+  const kt = workspace(ws, wsStride, scratch0, scratchStride, scratch);
+  const vt = kt + <usize>dim * spB;
+  const P = vt + <usize>dim * spB;
+  const dS = P + 4 * spB;
+  const dummy = dS + 4 * spB;
   for (let it = start; it < end; it++) {
     const kh = it % hkv;
     const b = it / hkv;
-    const kvB = <usize>b * <usize>kvBatchStride * 4 + <usize>(kh * dim) * 4;
+    const kvB = (<usize>b * <usize>kvBatchStride + <usize>(kh * dim)) << 2;
     const gB = (<usize>b * <usize>tk * <usize>(hkv * dim) + <usize>(kh * dim)) << 2;
+    // Zeroed with vector stores: memory.fill is a runtime call, costly for 2·tk short rows.
+    const z = f32x4.splat(0);
     for (let s = 0; s < tk; s++) {
-      memory.fill(gk + gB + <usize>s * kvRow, 0, dimB);
-      memory.fill(gv + gB + <usize>s * kvRow, 0, dimB);
+      const ko = gk + gB + <usize>s * kvRow, vo = gv + gB + <usize>s * kvRow;
+      for (let d: usize = 0; d < dimB; d += 16) {
+        v128.store(ko + d, z);
+        v128.store(vo + d, z);
+      }
     }
+    packT(k + kvB, kvRow, tk, dim, sp, kt);
+    packT(v + kvB, kvRow, tk, dim, sp, vt);
+    const lo = keyStart != 0 ? max(0, load<i32>(keyStart + (<usize>b << 2))) : 0;
+    const s0 = lo & ~7;
     for (let h = kh * group; h < (kh + 1) * group; h++) {
-      for (let t = 0; t < tq; t++) {
-        const qo = (<usize>(b * tq + t) * qRow) + (<usize>(h * dim) << 2);
-        const po = probs + ((<usize>((b * hq + h) * tq + t) * <usize>tk) << 2);
-        let pdp: f32 = 0;
-        let s = 0;
-        while (s < tk) {
-          const pp = po + (<usize>s << 2);
-          if (s + 4 <= tk && load<f32>(pp) != 0 && load<f32>(pp, 4) != 0 && load<f32>(pp, 8) != 0 && load<f32>(pp, 12) != 0) {
-            // Four visible keys: their dP dots together (same sums as dot()), pdp in key order.
-            const dp = dP + (<usize>s << 2);
-            dot4rows(gOut + qo, v + kvB + <usize>s * kvRow, kvRow, dim, dp);
-            pdp += load<f32>(pp) * load<f32>(dp);
-            pdp += load<f32>(pp, 4) * load<f32>(dp, 4);
-            pdp += load<f32>(pp, 8) * load<f32>(dp, 8);
-            pdp += load<f32>(pp, 12) * load<f32>(dp, 12);
-            s += 4;
+      for (let t0 = 0; t0 < tq; t0 += 4) {
+        const r0 = rowAt(b, t0, tq, qRow, h, dimB), r1 = rowAt(b, t0 + 1, tq, qRow, h, dimB);
+        const r2 = rowAt(b, t0 + 2, tq, qRow, h, dimB), r3 = rowAt(b, t0 + 3, tq, qRow, h, dimB);
+        let hiMax = lo;
+        for (let r = 0; r < 4; r++) hiMax = max(hiMax, rowHi(t0 + r, tq, tk, causal, qOffset, lo));
+        if (hiMax <= lo) {
+          for (let r = 0; r < 4; r++) if (t0 + r < tq) memory.fill(gq + rowAt(b, t0 + r, tq, qRow, h, dimB), 0, dimB);
+          continue;
+        }
+        const s1 = (hiMax + 7) & ~7;
+        for (let s = s0; s < s1; s += 8) {
+          const so = <usize>s << 2;
+          scores4x8(q + r0, q + r1, q + r2, q + r3, kt + so, spB, dim, P + so, spB, scale);
+          scores4x8(gOut + r0, gOut + r1, gOut + r2, gOut + r3, vt + so, spB, dim, dS + so, spB, 1);
+        }
+        for (let r = 0; r < 4; r++) {
+          const t = t0 + r;
+          const pr = P + <usize>r * spB;
+          const dr = dS + <usize>r * spB;
+          const hi = rowHi(t, tq, tk, causal, qOffset, lo);
+          const any = maskRow(pr, s0, s1, lo, hi, segIds, b, tk, t < tq ? rowSeg(segIds, b, tk, qOffset + t) : 0);
+          const l = t < tq ? load<f32>(lse + ((<usize>((b * hq + h) * tq + t)) << 2)) : -Infinity;
+          if (!any || l == -Infinity) {
+            memory.fill(pr + (<usize>s0 << 2), 0, <usize>(s1 - s0) << 2);
+            memory.fill(dr + (<usize>s0 << 2), 0, <usize>(s1 - s0) << 2);
             continue;
           }
-          const pr = load<f32>(pp);
-          if (pr != 0) {
-            const d = dot<f32>(gOut + qo, v + kvB + <usize>s * kvRow, dim);
-            store<f32>(dP + (<usize>s << 2), d);
-            pdp += pr * d;
+          const ro = rowAt(b, t, tq, qRow, h, dimB);
+          const dv = f32x4.splat(dot<f32>(gOut + ro, out + ro, dim));
+          const lv = f32x4.splat(l);
+          const scv = f32x4.splat(scale);
+          for (let s = s0; s < s1; s += 4) {
+            const o = <usize>s << 2;
+            const x = v128.load(pr + o);
+            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            v128.store(pr + o, e);
+            v128.store(dr + o, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(dr + o), dv)), scv));
           }
-          s++;
         }
-        memory.fill(gq + qo, 0, dimB);
-        for (let s = 0; s < tk; s++) {
-          const pr = load<f32>(po + (<usize>s << 2));
-          if (pr == 0) continue;
-          const ds = pr * (load<f32>(dP + (<usize>s << 2)) - pdp) * scale;
-          axpy<f32>(gq + qo, k + kvB + <usize>s * kvRow, ds, dim);
-          axpy<f32>(gk + gB + <usize>s * kvRow, q + qo, ds, dim);
-          axpy<f32>(gv + gB + <usize>s * kvRow, gOut + qo, pr, dim);
+        const send = min(hiMax, tk);
+        for (let c = 0; c < dim; c += 8) {
+          const cb = <usize>c << 2;
+          const g0 = outRow(gq, dummy, b, t0, tq, qRow, h, dimB) + cb, g1 = outRow(gq, dummy, b, t0 + 1, tq, qRow, h, dimB) + cb;
+          const g2 = outRow(gq, dummy, b, t0 + 2, tq, qRow, h, dimB) + cb, g3 = outRow(gq, dummy, b, t0 + 3, tq, qRow, h, dimB) + cb;
+          weighted4x8(dS, spB, lo, send, k + kvB + cb, kvRow, g0, g1, g2, g3);
+          rank4x8(dS, spB, lo, send, q + r0 + cb, q + r1 + cb, q + r2 + cb, q + r3 + cb, gk + gB + cb, kvRow);
+          rank4x8(P, spB, lo, send, gOut + r0 + cb, gOut + r1 + cb, gOut + r2 + cb, gOut + r3 + cb, gv + gB + cb, kvRow);
         }
       }
     }

@@ -196,12 +196,18 @@ export interface Kernels {
   softmaxBackward(y: F32, gy: F32, gx: F32, rows: number, dim: number): void;
   /**
    * q [B, tq, hq, D], k/v [B, tk, hkv, D] (batch stride p.kvBatchStride), out [B, tq, hq, D];
-   * probs [B, hq, tq, tk] or null (inference). A query with no visible key outputs zeros.
-   * k and v hold f32, or bf16 bits (Uint16Array) when p.kvDtype is 'bf16'.
+   * lse [B, hq, tq] or null (inference): training gets the row logsumexp of the scaled scores
+   * over the visible keys (-Infinity for a query with none), all the backward needs. A query with
+   * no visible key outputs zeros. Backends keep the inference path's (lse null) summation order
+   * fixed (decode parity fixtures are exact); the training path may sum differently.
+   * k and v hold f32, or bf16 bits (Uint16Array) when p.kvDtype is 'bf16' (inference only).
    */
-  attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void;
-  /** From saved probs: gq, gk, gv written (gk/gv dense [B, tk, hkv, D]). */
-  attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void;
+  attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, lse: F32 | null, p: AttentionParams): void;
+  /**
+   * From the forward's out and lse (probabilities recomputed as exp(score − lse)): gq, gk, gv
+   * written (gk/gv dense [B, tk, hkv, D]).
+   */
+  attentionBackward(q: F32, k: F32, v: F32, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void;
   /**
    * Rotate-half RoPE on x [batch, t, heads, dim]: for i < dim/2 with angle = pos · theta^(-2i/dim),
    * (x_i, x_{i+dim/2}) -> (x_i cos - x_{i+dim/2} sin, x_{i+dim/2} cos + x_i sin); inverse rotates by -angle.

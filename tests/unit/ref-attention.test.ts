@@ -50,11 +50,12 @@ function attnParams(o: Partial<AttentionParams> & { batch: number; tq: number; t
   };
 }
 
-/** Naive masked attention in float64: returns out [B, tq, hq, D] and probs [B, hq, tq, tk]. */
-function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, p: AttentionParams): { out: Float64Array; probs: Float64Array } {
+/** Naive masked attention in float64: out [B, tq, hq, D], probs [B, hq, tq, tk], lse [B, hq, tq] (-Infinity: no key). */
+function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, p: AttentionParams): { out: Float64Array; probs: Float64Array; lse: Float64Array } {
   const { batch, tq, tk, hq, hkv, dim: D } = p;
   const out = new Float64Array(batch * tq * hq * D);
   const probs = new Float64Array(batch * hq * tq * tk);
+  const lse = new Float64Array(batch * hq * tq).fill(-Infinity);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq; h++) {
       const kh = Math.floor(h / (hq / hkv));
@@ -78,6 +79,7 @@ function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike
         const mx = Math.max(...sc);
         const e = sc.map((z) => Math.exp(z - mx));
         const sum = e.reduce((a, z) => a + z, 0);
+        lse[(b * hq + h) * tq + t] = mx + Math.log(sum);
         vis.forEach((s, idx) => {
           const pr = e[idx] / sum;
           probs[((b * hq + h) * tq + t) * tk + s] = pr;
@@ -87,15 +89,15 @@ function naiveAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike
       }
     }
   }
-  return { out, probs };
+  return { out, probs, lse };
 }
 
 /** Runs the kernel with fresh outputs (pre-filled with garbage to prove they are overwritten). */
-function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): { out: Float32Array; probs: Float32Array } {
+function runAttention(q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams): { out: Float32Array; lse: Float32Array } {
   const out = new Float32Array(p.batch * p.tq * p.hq * p.dim).fill(7);
-  const probs = new Float32Array(p.batch * p.hq * p.tq * p.tk).fill(7);
-  K.attention(q, k, v, out, probs, p);
-  return { out, probs };
+  const lse = new Float32Array(p.batch * p.hq * p.tq).fill(7);
+  K.attention(q, k, v, out, lse, p);
+  return { out, lse };
 }
 
 function inputs(p: AttentionParams, seed: number): { q: Float32Array; k: Float32Array; v: Float32Array } {
@@ -107,16 +109,16 @@ function inputs(p: AttentionParams, seed: number): { q: Float32Array; k: Float32
   };
 }
 
-function checkAgainstNaive(p: AttentionParams, seed: number, what: string): { out: Float32Array; probs: Float32Array } {
+function checkAgainstNaive(p: AttentionParams, seed: number, what: string): { out: Float32Array; lse: Float32Array } {
   const { q, k, v } = inputs(p, seed);
   const got = runAttention(q, k, v, p);
   const want = naiveAttention(q, k, v, p);
   assertClose(got.out, want.out, 1e-6, 1e-5, `${what}: out`);
-  assertClose(got.probs, want.probs, 1e-7, 1e-5, `${what}: probs`);
-  // probs = null (inference) gives the same output.
+  assertClose(got.lse, want.lse, 1e-6, 1e-5, `${what}: lse`);
+  // lse = null (inference) gives the same output.
   const out2 = new Float32Array(got.out.length);
   K.attention(q, k, v, out2, null, p);
-  assert.deepEqual(out2, got.out, `${what}: out without probs`);
+  assert.deepEqual(out2, got.out, `${what}: out without lse`);
   return got;
 }
 
@@ -125,10 +127,10 @@ test('attention: hand-worked single key and two equal keys', () => {
   const q = Float32Array.from([1, 0, 1, 0]);
   const k = Float32Array.from([0, 1, 0, 1]); // both keys score 0 -> uniform over visible ones
   const v = Float32Array.from([1, 2, 3, 4]);
-  const { out, probs } = runAttention(q, k, v, p);
-  // Query 0 sees key 0 only; query 1 averages keys 0 and 1.
+  const { out, lse } = runAttention(q, k, v, p);
+  // Query 0 sees key 0 only; query 1 averages keys 0 and 1 (lse = log(e^0 + e^0)).
   assert.deepEqual(Array.from(out), [1, 2, 2, 3]);
-  assert.deepEqual(Array.from(probs), [1, 0, 0.5, 0.5]);
+  assert.deepEqual(Array.from(lse), [0, Math.fround(Math.LN2)]);
 });
 
 test('attention: causal and non-causal self-attention vs naive', () => {
@@ -175,17 +177,16 @@ test('attention: GQA (hq 4, hkv 2) reads kv head floor(h / 2), same as repeating
   assertClose(runAttention(q, rep(k), rep(v), mha).out, out, 1e-7, 1e-6, 'gqa = repeated mha');
 });
 
-test('attention: keyStart left padding; a query with no visible key outputs zeros and zero probs', () => {
+test('attention: keyStart left padding; a query with no visible key outputs zeros and lse -Infinity', () => {
   const p = attnParams({ batch: 2, tq: 5, tk: 5, hq: 2, hkv: 1, dim: 4, keyStart: Int32Array.from([0, 2]) });
-  const { out, probs } = checkAgainstNaive(p, 151, 'keyStart');
+  const { out, lse } = checkAgainstNaive(p, 151, 'keyStart');
   const D = 4;
   // Batch 1, queries 0 and 1 (causal, keys < 2 masked): nothing visible.
   for (let t = 0; t < 2; t++) {
     for (let h = 0; h < 2; h++) {
       const o = ((1 * 5 + t) * 2 + h) * D;
       assert.deepEqual(Array.from(out.subarray(o, o + D)), [0, 0, 0, 0]);
-      const po = ((1 * 2 + h) * 5 + t) * 5;
-      assert.deepEqual(Array.from(probs.subarray(po, po + 5)), [0, 0, 0, 0, 0]);
+      assert.equal(lse[(1 * 2 + h) * 5 + t], -Infinity);
     }
   }
   // Batch 1, query 2 sees exactly key 2: output = v[1, 2].
@@ -231,12 +232,12 @@ test('attentionBackward: gq, gk, gv vs finite differences (GQA, cache offset, pa
     segIds: Int32Array.from([0, 0, 0, 1, 1, 5, 5, 5, 5, 5]),
   });
   const { q, k, v } = inputs(p, 171);
-  const { probs } = runAttention(q, k, v, p);
+  const { out, lse } = runAttention(q, k, v, p);
   const gOut = rand(q.length, 174);
   const gq = new Float32Array(q.length).fill(9);
   const gk = new Float32Array(p.batch * tk * hkv * D).fill(9);
   const gv = new Float32Array(p.batch * tk * hkv * D).fill(9);
-  K.attentionBackward(q, k, v, probs, gOut, gq, gk, gv, p);
+  K.attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, p);
   const fq = fdGrad((qs) => naiveAttention(qs, k, v, p).out, q, gOut);
   assertClose(gq, fq, 1e-5, 1e-4, 'gq');
   // Finite differences are over the strided cache; gk/gv are dense [B, tk, hkv, D].

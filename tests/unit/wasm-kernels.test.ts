@@ -274,23 +274,30 @@ describe('wasm native kernels vs ref', () => {
       { batch: 3, tq: 64, tk: 64, hq: 4, hkv: 4, dim: 32, scale: 0.18, causal: true, qOffset: 0, kvBatchStride: 64 * 4 * 32, keyStart: null, segIds: null },
     ];
     cases.push({ ...cases[0], keyStart: i32(2, (b) => b * 2), segIds: i32(2 * 5, (i) => (i % 5 < 3 ? 0 : 1)) });
+    // The native training kernels (dim % 8 == 0): tq not a multiple of 4, tk not a multiple of 8,
+    // GQA, a cache offset with a padded stride, left padding that leaves rows with no key, segments.
+    cases.push({ batch: 2, tq: 6, tk: 11, hq: 4, hkv: 2, dim: 16, scale: 0.3, causal: true, qOffset: 5, kvBatchStride: 13 * 2 * 16, keyStart: i32(2, (b) => 3 + b * 4), segIds: null });
+    cases.push({ batch: 2, tq: 13, tk: 13, hq: 2, hkv: 1, dim: 8, scale: 0.45, causal: true, qOffset: 0, kvBatchStride: 13 * 8, keyStart: null, segIds: i32(2 * 13, (i) => ((i % 13) * 7) % 3) });
+    cases.push({ batch: 1, tq: 9, tk: 20, hq: 2, hkv: 2, dim: 24, scale: 0.2, causal: false, qOffset: 0, kvBatchStride: 20 * 2 * 24, keyStart: i32(1, () => 6), segIds: null });
+    // Packed keys/values larger than per-thread scratch: the training kernels work in a reserved heap region.
+    cases.push({ batch: 2, tq: 6, tk: 2200, hq: 2, hkv: 1, dim: 128, scale: 0.09, causal: true, qOffset: 2194, kvBatchStride: 2200 * 128, keyStart: null, segIds: null });
     for (const p of cases) {
       const q = f32(p.batch * p.tq * p.hq * p.dim);
       const k = f32(p.batch * p.kvBatchStride);
       const v = f32(p.batch * p.kvBatchStride);
       const o1 = f32(q.length), o2 = f32(q.length);
-      const pr1 = f32(p.batch * p.hq * p.tq * p.tk), pr2 = f32(pr1.length);
-      be.kernels.attention(q, k, v, o1, pr1, p);
-      refKernels.attention(q, k, v, o2, pr2, p);
+      const l1 = f32(p.batch * p.hq * p.tq), l2 = f32(l1.length);
+      be.kernels.attention(q, k, v, o1, l1, p);
+      refKernels.attention(q, k, v, o2, l2, p);
       close(o1, o2, 'attention out');
-      close(pr1, pr2, 'attention probs');
+      close(l1, l2, 'attention lse');
       be.kernels.attention(q, k, v, o1, null, p);
-      close(o1, o2, 'attention out without probs');
+      close(o1, o2, 'attention out without lse');
       const gOut = f32(q.length);
       const kvDense = p.batch * p.tk * p.hkv * p.dim;
       const gq1 = f32(q.length), gq2 = f32(q.length), gk1 = f32(kvDense), gk2 = f32(kvDense), gv1 = f32(kvDense), gv2 = f32(kvDense);
-      be.kernels.attentionBackward(q, k, v, pr2, gOut, gq1, gk1, gv1, p);
-      refKernels.attentionBackward(q, k, v, pr2, gOut, gq2, gk2, gv2, p);
+      be.kernels.attentionBackward(q, k, v, o2, l2, gOut, gq1, gk1, gv1, p);
+      refKernels.attentionBackward(q, k, v, o2, l2, gOut, gq2, gk2, gv2, p);
       close(gq1, gq2, 'attention gq');
       close(gk1, gk2, 'attention gk');
       close(gv1, gv2, 'attention gv');

@@ -179,7 +179,7 @@ export const GRAD_RULES: { readonly [P in Prim]: GradRule<P> } = {
     const gq = emptyLike(g.engine, q);
     const gk = emptyLike(g.engine, k);
     const gv = emptyLike(g.engine, v);
-    g.engine.k.attentionBackward(q.f32(), k.f32(), v.f32(), n.saved.probs.f32(), g.f32(), gq.f32(), gk.f32(), gv.f32(), p);
+    g.engine.k.attentionBackward(q.f32(), k.f32(), v.f32(), n.out.f32(), n.saved.lse.f32(), g.f32(), gq.f32(), gk.f32(), gv.f32(), p);
     return [gq, gk, gv];
   },
   rope: (n, g) => {

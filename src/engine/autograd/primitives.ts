@@ -43,7 +43,7 @@ export interface PrimSpec {
   layernorm: { attrs: { eps: number; affine: boolean; affineRows: number }; saved: { mean: Tensor; rstd: Tensor } };
   groupnorm: { attrs: { groups: number; eps: number }; saved: { mean: Tensor; rstd: Tensor } };
   softmax: { attrs: null; saved: null };
-  attention: { attrs: AttentionAttrs; saved: { probs: Tensor } };
+  attention: { attrs: AttentionAttrs; saved: { lse: Tensor } };
   rope: { attrs: { positions: Int32Array; theta: number }; saved: null };
   swiglu: { attrs: null; saved: null };
   conv2d: { attrs: { geometry: ConvGeometry; bias: boolean }; saved: null };

@@ -147,13 +147,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   if (save && kvDtype === 'bf16') throw new ShapeError('attention: bf16 keys/values are inference-only (run under noGrad)');
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   const out = e.empty(q.shape, 'f32', { zero: false }); // [B, T, Hq, D]
-  const probs = save ? e.empty([b, hq, tq, kvLen], 'f32', { zero: false }) : null; // [B, Hq, T, S]
+  const lse = save ? e.empty([b, hq, tq], 'f32', { zero: false }) : null; // [B, Hq, T] row logsumexp
   // Index arrays live in engine memory, where every backend's kernels can read them.
   const p = { batch: b, tq, tk: kvLen, hq, hkv, dim: d, scale, causal, qOffset, kvBatchStride: smax * hkv * d, keyStart: inEngine(e, keyStart), segIds: inEngine(e, segIds), kvDtype };
   const kv = (t: Tensor): Float32Array | Uint16Array => (kvDtype === 'bf16' ? (t.data as Uint16Array) : t.f32());
-  e.k.attention(q.f32(), kv(k), kv(v), out.f32(), probs ? probs.f32() : null, p);
+  e.k.attention(q.f32(), kv(k), kv(v), out.f32(), lse ? lse.f32() : null, p);
   const attrs = { causal, scale, qOffset, kvLen, keyStart, segIds };
-  return record('attention', [q, k, v], out, attrs, probs ? { probs } : null);
+  return record('attention', [q, k, v], out, attrs, lse ? { lse } : null);
 }
 
 /** Rotate-half rotary embedding on x [B, T, H, D] at positions [B, T] (Hugging Face convention). */

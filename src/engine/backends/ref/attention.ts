@@ -1,6 +1,7 @@
 // Reference softmax, fused scaled-dot-product attention (causal / KV-cache offset / GQA / left padding /
-// packed segments) with its backward from saved probabilities, and rotate-half RoPE. Scores, softmax
-// sums and weighted sums are float64. No blocking or online softmax: one query row at a time.
+// packed segments) saving the row logsumexp for training, its backward recomputing probabilities from
+// it, and rotate-half RoPE. Scores, softmax sums and weighted sums are float64. No blocking or online
+// softmax: one query row at a time.
 // The forward also reads bf16 keys/values (a half-size KV cache), widened through a lookup table.
 
 import type { AttentionParams, F32, FamilyKernels, I32 } from '../../kernels.js';
@@ -61,10 +62,10 @@ function visibleKeys(p: AttentionParams, b: number, t: number, vis: Uint8Array):
 
 /**
  * out[b, t, h] = Σ_s softmax_s(scale · q[b, t, h]·k[b, s, h']) · v[b, s, h'] over visible keys s, with
- * h' = floor(h / (hq/hkv)). probs [B, hq, tq, tk] (if given) gets the probabilities, 0 where masked;
- * a query with no visible key gets out = 0 and a zero probs row.
+ * h' = floor(h / (hq/hkv)). lse [B, hq, tq] (if given) gets log Σ_s e^{score_s} over visible keys;
+ * a query with no visible key gets out = 0 and lse = -Infinity.
  */
-function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
+function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, lse: F32 | null, p: AttentionParams): void {
   const { batch, tq, tk, hq, hkv, dim, scale, kvBatchStride } = p;
   // bf16 keys/values read through the widening table; f32 through an identity (same loop).
   const table = p.kvDtype === 'bf16' ? bf16Table() : null;
@@ -83,10 +84,10 @@ function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32,
       for (let h = 0; h < hq; h++) {
         const qo = (b * tq + t) * qRow + h * dim;
         const kvh = Math.floor(h / group) * dim;
-        const po = ((b * hq + h) * tq + t) * tk;
+        const lo = (b * hq + h) * tq + t;
         if (count === 0) {
           out.fill(0, qo, qo + dim);
-          if (probs !== null) probs.fill(0, po, po + tk);
+          if (lse !== null) lse[lo] = -Infinity;
           continue;
         }
         let mx = -Infinity;
@@ -107,14 +108,11 @@ function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32,
           sum += e;
         }
         const inv = 1 / sum;
+        if (lse !== null) lse[lo] = mx + Math.log(sum);
         acc.fill(0);
         for (let s = 0; s < tk; s++) {
-          if (vis[s] === 0) {
-            if (probs !== null) probs[po + s] = 0;
-            continue;
-          }
+          if (vis[s] === 0) continue;
           const pr = sc[s] * inv;
-          if (probs !== null) probs[po + s] = pr;
           const vo = kvB + s * kvRow + kvh;
           for (let i = 0; i < dim; i++) acc[i] += pr * vAt(vo + i);
         }
@@ -125,43 +123,56 @@ function attention(q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32,
 }
 
 /**
- * Backward of attention from the saved probs P: with dP_s = gOut·v_s and dS_s = P_s·(dP_s − Σ P·dP),
- * gq = scale·Σ_s dS_s·k_s, gk_s += scale·dS_s·q, gv_s += P_s·gOut (summed over the query heads of each
- * kv head and over queries). gq is [B, tq, hq, D]; gk, gv are written dense [B, tk, hkv, D] even when
- * k, v use a larger kvBatchStride. Masked keys have P = 0 and receive nothing from that query.
+ * Backward of attention from the forward's lse: P_s = exp(scale · q·k_s − lse) over visible keys,
+ * dP_s = gOut·v_s, dS_s = P_s·(dP_s − Σ P·dP); gq = scale·Σ_s dS_s·k_s, gk_s += scale·dS_s·q,
+ * gv_s += P_s·gOut (summed over the query heads of each kv head and over queries). gq is
+ * [B, tq, hq, D]; gk, gv are written dense [B, tk, hkv, D] even when k, v use a larger
+ * kvBatchStride. Masked keys (and queries with lse = -Infinity) contribute nothing. out is unused
+ * here (native kernels form Σ P·dP as gOut·out).
  */
-function attentionBackward(q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
+function attentionBackward(q: F32, k: F32, v: F32, _out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
   const { batch, tq, tk, hq, hkv, dim, scale, kvBatchStride } = p;
   const group = hq / hkv;
   const kvRow = hkv * dim;
   const qRow = hq * dim;
   const gkAcc = new Float64Array(batch * tk * kvRow);
   const gvAcc = new Float64Array(batch * tk * kvRow);
+  const vis = new Uint8Array(tk);
+  const P = new Float64Array(tk);
   const dP = new Float64Array(tk);
   const gqAcc = new Float64Array(dim);
   for (let b = 0; b < batch; b++) {
     const kvB = b * kvBatchStride;
     const gB = b * tk * kvRow;
     for (let t = 0; t < tq; t++) {
+      const count = visibleKeys(p, b, t, vis);
       for (let h = 0; h < hq; h++) {
         const qo = (b * tq + t) * qRow + h * dim;
         const kvh = Math.floor(h / group) * dim;
-        const po = ((b * hq + h) * tq + t) * tk;
-        // dP_s = gOut · v_s and the row's Σ P·dP.
+        const l = lse[(b * hq + h) * tq + t];
+        if (count === 0 || l === -Infinity) {
+          gq.fill(0, qo, qo + dim);
+          continue;
+        }
+        // P_s recomputed from the scores, dP_s = gOut · v_s, and the row's Σ P·dP.
         let pdp = 0;
         for (let s = 0; s < tk; s++) {
-          const pr = probs[po + s];
-          if (pr === 0) continue;
-          const vo = kvB + s * kvRow + kvh;
+          if (vis[s] === 0) continue;
+          const ko = kvB + s * kvRow + kvh;
+          let sc = 0;
           let d = 0;
-          for (let i = 0; i < dim; i++) d += gOut[qo + i] * v[vo + i];
+          for (let i = 0; i < dim; i++) {
+            sc += q[qo + i] * k[ko + i];
+            d += gOut[qo + i] * v[ko + i];
+          }
+          P[s] = Math.exp(sc * scale - l);
           dP[s] = d;
-          pdp += pr * d;
+          pdp += P[s] * d;
         }
         gqAcc.fill(0);
         for (let s = 0; s < tk; s++) {
-          const pr = probs[po + s];
-          if (pr === 0) continue;
+          if (vis[s] === 0) continue;
+          const pr = P[s];
           const ds = pr * (dP[s] - pdp) * scale;
           const ko = kvB + s * kvRow + kvh;
           const go = gB + s * kvRow + kvh;

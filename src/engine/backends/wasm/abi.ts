@@ -43,7 +43,8 @@ export const EXPORTS = [
   'gather',
   'scatter_add',
   'attention',
-  'attention_backward',
+  'attention_train',
+  'attention_train_backward',
   'im2col',
   'col2im',
 ] as const;

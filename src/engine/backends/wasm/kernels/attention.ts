@@ -1,10 +1,13 @@
-// Native (wasm) softmax, attention and RoPE. Softmax and RoPE split rows across threads; attention
-// forward splits (batch, query, head) rows, backward splits (batch, kv head) pairs so gk/gv rows have
-// one writer. Falls back to ref when an array is outside wasm memory or a row's scores (attention) or
-// the cos/sin table (RoPE) do not fit in per-thread scratch.
+// Native (wasm) softmax, attention and RoPE. Softmax and RoPE split rows across threads; inference
+// attention (no lse) splits (batch, query, head) rows with its fixed summation order; training
+// attention splits (batch, head) for the forward (saving lse) and (batch, kv head) for the backward
+// (recomputing probabilities; gk/gv rows have one writer), in per-thread scratch or a reserved heap
+// region when the packed keys/values exceed it. Falls back to ref over this memory when the scores
+// (inference) or cos/sin table (RoPE) do not fit in scratch, or (training) dim % 8 != 0; arrays
+// outside wasm memory are refused (KernelMemoryError).
 
 import type { AttentionParams, F32, I32 } from '../../../kernels.js';
-import { requireHeap, par, type NativeContext } from './context.js';
+import { DYNAMIC_STREAM, requireHeap, par, ptr, type NativeContext } from './context.js';
 
 export function softmax(ctx: NativeContext, x: F32, out: F32, rows: number, dim: number): void {
   requireHeap(ctx, 'softmax', x, out);
@@ -16,11 +19,42 @@ export function softmaxBackward(ctx: NativeContext, y: F32, gy: F32, gx: F32, ro
   ctx.pool.run('softmaxBackward', 'softmax_backward', [y.byteOffset, gy.byteOffset, gx.byteOffset, dim], rows, 1, par(rows, dim));
 }
 
-export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, probs: F32 | null, p: AttentionParams): void {
-  requireHeap(ctx, 'attention', q, k, v, out, probs, p.keyStart, p.segIds);
+/** Scratch bytes per thread of the training kernels (Kt [, Vt], score rows, a dummy row), tk rounded to 8. */
+function trainScratchBytes(p: AttentionParams, backward: boolean): number {
+  const sp = (p.tk + 7) & ~7;
+  return 4 * ((backward ? 2 : 1) * p.dim * sp + (backward ? 8 : 4) * sp + p.dim + 4);
+}
+
+/** Whether the native training kernels take these parameters (else the ref kernel runs over this memory). */
+function trainNative(p: AttentionParams): boolean {
+  return p.dim % 8 === 0 && p.hq % p.hkv === 0 && p.tq > 0;
+}
+
+/**
+ * Runs a training export with its work area: per-thread scratch when the packs fit, else a heap
+ * region of threads × need bytes reserved for this call (long sequences, wide heads).
+ */
+function runTrain(ctx: NativeContext, label: string, name: 'attention_train' | 'attention_train_backward', args: number[], p: AttentionParams, backward: boolean, items: number): void {
+  const need = Math.ceil(trainScratchBytes(p, backward) / 64) * 64;
+  const parallel = items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384;
+  if (need <= ctx.pool.scratchBytes) {
+    ctx.pool.run(label, name, [...args, 0, 0, ctx.pool.scratch(0), ctx.pool.scratchBytes], items, 1, parallel, DYNAMIC_STREAM);
+    return;
+  }
+  const region = ctx.heap.reserve(need * ctx.pool.threads, false);
+  try {
+    ctx.pool.run(label, name, [...args, region.byteOffset, need, ctx.pool.scratch(0), ctx.pool.scratchBytes], items, 1, parallel, DYNAMIC_STREAM);
+  } finally {
+    ctx.heap.unreserve(region);
+  }
+}
+
+export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F32 | Uint16Array, out: F32, lse: F32 | null, p: AttentionParams): void {
+  requireHeap(ctx, 'attention', q, k, v, out, lse, p.keyStart, p.segIds);
+  if (lse !== null) return attentionTrain(ctx, q, k as F32, v as F32, out, lse, p);
   // Rows longer than the per-thread scratch (or uneven head groups) take the ref kernel over this memory.
   if ((p.tk + p.dim) * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
-    return ctx.ref.attention(q, k, v, out, probs, p);
+    return ctx.ref.attention(q, k, v, out, null, p);
   }
   const items = p.batch * p.tq * p.hq;
   const args = [
@@ -28,9 +62,9 @@ export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F
     k.byteOffset,
     v.byteOffset,
     out.byteOffset,
-    probs === null ? 0 : probs.byteOffset,
-    p.keyStart === null ? 0 : p.keyStart.byteOffset,
-    p.segIds === null ? 0 : p.segIds.byteOffset,
+    0, // probs: none (the training path saves lse instead)
+    ptr(p.keyStart),
+    ptr(p.segIds),
     p.tq,
     p.tk,
     p.hq,
@@ -45,14 +79,20 @@ export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F
   ctx.pool.run('attention', 'attention', args, items, 1, items > 1 && items * p.tk * p.dim >= 16384);
 }
 
-export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, probs: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
-  requireHeap(ctx, 'attentionBackward', q, k, v, probs, gOut, gq, gk, gv);
-  if (p.tk * 4 > ctx.pool.scratchBytes || p.hq % p.hkv !== 0) {
-    return ctx.ref.attentionBackward(q, k, v, probs, gOut, gq, gk, gv, p);
-  }
+/** Training forward: one (batch, query head) per item, four query rows at a time; saves lse. */
+function attentionTrain(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, lse: F32, p: AttentionParams): void {
+  if (!trainNative(p)) return ctx.ref.attention(q, k, v, out, lse, p);
+  const items = p.batch * p.hq;
+  const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
+  runTrain(ctx, 'attention', 'attention_train', args, p, false, items);
+}
+
+export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, out: F32, lse: F32, gOut: F32, gq: F32, gk: F32, gv: F32, p: AttentionParams): void {
+  requireHeap(ctx, 'attentionBackward', q, k, v, out, lse, gOut, gq, gk, gv, p.keyStart, p.segIds);
+  if (!trainNative(p)) return ctx.ref.attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, p);
   const items = p.batch * p.hkv;
-  const args = [q.byteOffset, k.byteOffset, v.byteOffset, probs.byteOffset, gOut.byteOffset, gq.byteOffset, gk.byteOffset, gv.byteOffset, p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.kvBatchStride];
-  ctx.pool.run('attentionBackward', 'attention_backward', args, items, 1, items > 1 && p.tq * p.tk * p.dim * p.hq >= 16384);
+  const args = [q.byteOffset, k.byteOffset, v.byteOffset, out.byteOffset, lse.byteOffset, gOut.byteOffset, gq.byteOffset, gk.byteOffset, gv.byteOffset, ptr(p.keyStart), ptr(p.segIds), p.tq, p.tk, p.hq, p.hkv, p.dim, p.scale, p.causal ? 1 : 0, p.qOffset, p.kvBatchStride];
+  runTrain(ctx, 'attentionBackward', 'attention_train_backward', args, p, true, items);
 }
 
 export function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {

@@ -40,8 +40,8 @@ export function buildKernels(ctx: NativeContext): { kernels: Kernels; native: Re
     // attention
     softmax: (x, out, rows, dim) => attention.softmax(ctx, x, out, rows, dim),
     softmaxBackward: (y, gy, gx, rows, dim) => attention.softmaxBackward(ctx, y, gy, gx, rows, dim),
-    attention: (q, k, v, out, probs, p) => attention.attention(ctx, q, k, v, out, probs, p),
-    attentionBackward: (q, k, v, probs, gOut, gq, gk, gv, p) => attention.attentionBackward(ctx, q, k, v, probs, gOut, gq, gk, gv, p),
+    attention: (q, k, v, out, lse, p) => attention.attention(ctx, q, k, v, out, lse, p),
+    attentionBackward: (q, k, v, out, lse, gOut, gq, gk, gv, p) => attention.attentionBackward(ctx, q, k, v, out, lse, gOut, gq, gk, gv, p),
     rope: (x, out, pos, b, t, h, d, theta, inv) => attention.rope(ctx, x, out, pos, b, t, h, d, theta, inv),
     // conv
     conv2d: (x, w, b, out, p) => conv.conv2d(ctx, x, w, b, out, p),
