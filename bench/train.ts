@@ -21,7 +21,7 @@ type EngineMod = typeof import('../src/engine/index.js');
 type WasmMod = typeof import('../src/engine/backends/wasm/backend.node.js');
 type ModelMod = typeof import('../src/model/chameleon.js');
 type ConfigMod = typeof import('../src/model/config.js');
-type RooflineMod = typeof import('./roofline.js');
+type RooflineMod = typeof import('../src/eval/roofline.js');
 
 /** One training configuration (the torch anchor's options, and the FFN size both sides use). */
 interface TrainCase {
@@ -118,7 +118,7 @@ async function runCase(c: TrainCase, distRoot: string, profile: boolean): Promis
   const wasm = (await import(at('src/engine/backends/wasm/backend.node.js'))) as WasmMod;
   const { ChameleonModel } = (await import(at('src/model/chameleon.js'))) as ModelMod;
   const { presetConfig } = (await import(at('src/model/config.js'))) as ConfigMod;
-  const { measureFmaPeak } = (await import(join(HERE_DIST, 'bench/roofline.js'))) as RooflineMod;
+  const { measureFmaPeak } = (await import(join(HERE_DIST, 'src/eval/roofline.js'))) as RooflineMod;
   const backend = await wasm.createWasmBackend({ threads: THREADS });
   const host = hostFields(readCpuInfo(), 'wasm', backend.simd);
   const table = new Map<string, KernelTime>();
