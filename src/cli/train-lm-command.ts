@@ -65,7 +65,7 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: Tr
   if (o.data !== undefined) {
     const open = deps.openDataset;
     if (!open) throw new ChameleonError('--data: this build has no dataset reader wired in (src/train/data); use --synthetic-data <seed>');
-    const base = { seqLen, batch, seed, packing: cfg.data.packing, mix: cfg.data.mix };
+    const base = { seqLen, batch, seed, packing: cfg.data.packing, mix: cfg.data.mix, balance: cfg.data.balance, longDocs: cfg.data.longDocs };
     source = open(o.data, { ...base, split: 'train' });
     valSource = () => open(o.data!, { ...base, split: 'val' });
     // The dataset's index says which vocabulary made its tokens: it must be the model's.

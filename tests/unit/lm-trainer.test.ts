@@ -320,3 +320,11 @@ test('config validation names the key; presets and SFT defaults fill the rest', 
   const sft = parseLmConfig({ train: { steps: 10 } }, { task: 'sft' });
   assert.deepEqual([sft.train.lr, sft.train.decay, sft.train.dropout], [1e-5, 'cosine', 0.05]);
 });
+
+test('data section: SFT balances modalities per batch by default, pre-training does not; bad values name the key', () => {
+  assert.equal(parseLmConfig({ preset: 'tiny' }, { task: 'lm' }).data.balance, false);
+  assert.equal(parseLmConfig({ preset: 'tiny' }, { task: 'sft' }).data.balance, true);
+  assert.equal(parseLmConfig({ preset: 'tiny', data: { balance: false } }, { task: 'sft' }).data.balance, false);
+  assert.equal(parseLmConfig({ preset: 'tiny' }).data.longDocs, 'split');
+  assert.throws(() => parseLmConfig({ data: { longDocs: 'truncate' } }, { source: 'c.json' }), /c\.json: data\.longDocs/);
+});

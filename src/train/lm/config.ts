@@ -61,6 +61,10 @@ const DATA_SCHEMA = z
     packing: z.enum(['segments', 'separators']).default('segments'),
     /** Sampling weight per document kind (text, caption, interleaved, chat). */
     mix: z.record(z.string(), z.number().min(0)).optional(),
+    /** Keep each batch's share of documents with image targets near the dataset's (SFT: the paper's modality balance). */
+    balance: z.boolean().default(false),
+    /** Documents longer than a row: split into row-sized pieces, or drop (counted either way). */
+    longDocs: z.enum(['split', 'drop']).default('split'),
   })
   .strict();
 
@@ -128,7 +132,7 @@ export const LM_PRESETS: Readonly<Record<string, Partial2>> = {
 };
 
 /** SFT defaults (spec §7.4): cosine from 1e-5, dropout 0.05, weight decay 0.1, same z-loss. */
-const SFT_DEFAULTS: Partial2 = { train: { lr: 1e-5, decay: 'cosine', dropout: 0.05, weightDecay: 0.1, warmupSteps: 0, minLrFraction: 0 } };
+const SFT_DEFAULTS: Partial2 = { train: { lr: 1e-5, decay: 'cosine', dropout: 0.05, weightDecay: 0.1, warmupSteps: 0, minLrFraction: 0 }, data: { balance: true } };
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
