@@ -5,7 +5,7 @@
 // kv head) per item, so gk/gv rows have one writer); row softmax and its backward; rotate-half RoPE.
 // No KV tiling (a row of tk scores lives in scratch).
 
-import { hsum4, bf16ToF32, rowMax, fma4 } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4, expPoly6 } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -209,13 +209,7 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
   const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
   const n = f32x4.sub(t, f32x4.splat(12582912.0));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(<f32>(1.0 / 720));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  const p = expPoly6(r);
   return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
 }
 

@@ -59,6 +59,18 @@ export const DT_F16: i32 = 2;
   return i32x4.shl(u, 16);
 }
 
+/** e^r for |r| ≤ 0.35 by its degree-6 Taylor polynomial in Horner form (plain mul/add: both builds round alike). */
+@inline export function expPoly6(r: v128): v128 {
+  let p = f32x4.splat(<f32>(1.0 / 720));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  return p;
+}
+
 /**
  * e^v per lane, for the sigmoid family: v clamped to [−87.34, 88.38] (results stay normal, so
  * sigmoid saturates instead of producing denormals); e^v = 2^n · e^r with n = round(v·log2 e),
@@ -69,13 +81,7 @@ export const DT_F16: i32 = 2;
   const x = f32x4.min(f32x4.max(v, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(<f32>(1.0 / 720));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  const p = expPoly6(r);
   const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }

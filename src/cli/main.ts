@@ -15,7 +15,6 @@ import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 import { registerTrainLmCommands } from './train-lm-command.js';
-import { openDataset } from '../train/data/dataset.node.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -26,7 +25,7 @@ registerGenerateCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
 registerPlotCommand(program);
-registerTrainLmCommands(program, { openDataset });
+registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
 

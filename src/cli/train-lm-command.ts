@@ -1,7 +1,7 @@
 // `chameleon train lm`, `chameleon train sft` and `chameleon export`: thin adapters over
-// train/lm/run.node.ts and train/lm/checkpoint.node.ts. Data: `--data <dir>` through the dataset
-// reader handed to registerTrainLmCommands (the data loader's openDataset), or `--synthetic-data
-// <seed>`, a built-in smoke-test source. The FMA peak for MFU is probed once at start (wasm only).
+// train/lm/run.node.ts and train/lm/checkpoint.node.ts. Data: `--data <dir>` (shards from `chameleon
+// data build`, read by train/data's openDataset), or `--synthetic-data <seed>`, a built-in smoke-test
+// source. The FMA peak for MFU is probed once at start (wasm only).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,20 +14,10 @@ import { modelConfigFor, type LmRunConfig } from '../train/lm/config.js';
 import { dirBytes, exportCheckpoint } from '../train/lm/checkpoint.node.js';
 import { readLmConfigFile, runLmTraining } from '../train/lm/run.node.js';
 import { SyntheticSource, type BatchSource } from '../train/lm/source.js';
-import type { Dataset } from '../train/data/dataset.node.js';
+import { openDataset } from '../train/data/dataset.node.js';
 import { ChameleonError } from '../util/errors.js';
 import { openEngine, fmtBytes } from './common.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
-
-/** The data loader's entry point (src/train/data, contract of issue 10). */
-export type OpenDataset = (
-  dir: string,
-  opts: { split: 'train' | 'val'; seqLen: number; batch: number; seed: number; packing: 'segments' | 'separators'; mix?: Record<string, number> },
-) => BatchSource;
-
-export interface TrainLmDeps {
-  openDataset?: OpenDataset;
-}
 
 interface TrainLmCliOptions extends EngineFlags {
   config: string;
@@ -52,7 +42,7 @@ function withOverrides(cfg: LmRunConfig, o: TrainLmCliOptions): LmRunConfig {
   return c;
 }
 
-async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: TrainLmDeps): Promise<void> {
+async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions): Promise<void> {
   if ((o.data === undefined) === (o.syntheticData === undefined)) throw new ChameleonError('give exactly one of --data <dir> and --synthetic-data <seed>');
   const cfg = withOverrides(readLmConfigFile(o.config, task), o);
   const modelCfg = modelConfigFor(cfg, cfg.model.from ? readConfig(cfg.model.from) : undefined);
@@ -63,23 +53,21 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions, deps: Tr
   let vocabularyFrom: ChameleonConfig | null = null;
   const { batch, seqLen, seed } = cfg.train;
   if (o.data !== undefined) {
-    const open = deps.openDataset;
-    if (!open) throw new ChameleonError('--data: this build has no dataset reader wired in (src/train/data); use --synthetic-data <seed>');
     const base = { seqLen, batch, seed, packing: cfg.data.packing, mix: cfg.data.mix, balance: cfg.data.balance, longDocs: cfg.data.longDocs };
-    source = open(o.data, { ...base, split: 'train' });
-    valSource = () => open(o.data!, { ...base, split: 'val' });
+    const ds = openDataset(o.data, { ...base, split: 'train' });
+    source = ds;
+    valSource = () => openDataset(o.data!, { ...base, split: 'val' });
     // The dataset's index says which vocabulary made its tokens: it must be the model's.
-    const index = (source as Partial<Dataset>).info?.index;
-    if (index) {
-      if (index.vocab.size !== modelCfg.vocabSize) {
-        throw new ChameleonError(
-          `--data ${o.data}: tokens come from a ${index.vocab.size}-id vocabulary (${index.model}) but the model has ${modelCfg.vocabSize} ids; set model.vocabSize to ${index.vocab.size} or model.from a model with that tokenizer`,
-        );
-      }
-      imageIds = Int32Array.from({ length: index.vocab.codebookSize }, (_, c) => index.vocab.imageStart + c);
-      modelDir = index.model;
-      vocabularyFrom = existsSync(join(index.model, 'config.json')) ? readConfig(index.model) : null;
+    const index = ds.info.index;
+    if (index.vocab.size !== modelCfg.vocabSize) {
+      ds.close();
+      throw new ChameleonError(
+        `--data ${o.data}: tokens come from a ${index.vocab.size}-id vocabulary (${index.model}) but the model has ${modelCfg.vocabSize} ids; set model.vocabSize to ${index.vocab.size} or model.from a model with that tokenizer`,
+      );
     }
+    imageIds = Int32Array.from({ length: index.vocab.codebookSize }, (_, c) => index.vocab.imageStart + c);
+    modelDir = index.model;
+    vocabularyFrom = existsSync(join(index.model, 'config.json')) ? readConfig(index.model) : null;
   } else {
     const vocab = modelCfg.vocabularyMap ? Vocabulary.fromVocabularyMap(modelCfg.vocabularyMap, { vocabSize: modelCfg.vocabSize }) : null;
     imageIds = vocab ? Int32Array.from({ length: vocab.codebookSize }, (_, c) => vocab.codeToId(c)) : new Int32Array(0);
@@ -153,13 +141,13 @@ function trainOptions(cmd: Command, task: 'lm' | 'sft'): Command {
 }
 
 /** Adds `train lm`, `train sft` (to the `train` group) and `export` to the program. */
-export function registerTrainLmCommands(program: Command, deps: TrainLmDeps = {}): void {
+export function registerTrainLmCommands(program: Command): void {
   const train = program.commands.find((c) => c.name() === 'train') ?? program.command('train').description('training');
   trainOptions(train.command('lm').description('pre-train a Chameleon LM (AdamW, warmup + cosine/exponential decay, z-loss, dropout, checkpoints)'), 'lm').action(
-    async (o: TrainLmCliOptions) => trainLmCommand('lm', o, deps),
+    async (o: TrainLmCliOptions) => trainLmCommand('lm', o),
   );
   trainOptions(train.command('sft').description('supervised fine-tuning: the LM trainer on chat data with masked prompts; defaults cosine from 1e-5, dropout 0.05 (spec §7.4)'), 'sft').action(
-    async (o: TrainLmCliOptions) => trainLmCommand('sft', o, deps),
+    async (o: TrainLmCliOptions) => trainLmCommand('sft', o),
   );
   program
     .command('export <run-or-checkpoint> <out-dir>')

@@ -111,11 +111,14 @@ export interface DTypeInfo {
   readonly make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => AnyArray;
 }
 
+const scalarInfo = (d: ScalarDType): DTypeInfo => ({ bytes: TYPE_TRAITS[d].blockBytes, float: TYPE_TRAITS[d].kind === 'float', make: TYPE_TRAITS[d].view });
+
+/** Derived from TYPE_TRAITS (the one place each type's size is stated). */
 export const DTYPES: { readonly [D in ScalarDType]: DTypeInfo } = {
-  f32: { bytes: 4, float: true, make: TYPE_TRAITS.f32.view },
-  bf16: { bytes: 2, float: true, make: TYPE_TRAITS.bf16.view },
-  f16: { bytes: 2, float: true, make: TYPE_TRAITS.f16.view },
-  i32: { bytes: 4, float: false, make: TYPE_TRAITS.i32.view },
+  f32: scalarInfo('f32'),
+  bf16: scalarInfo('bf16'),
+  f16: scalarInfo('f16'),
+  i32: scalarInfo('i32'),
 };
 
 export function isDType(s: string): s is DType {

@@ -50,6 +50,23 @@ export class AdamW {
     return { m: this.m, v: this.v };
   }
 
+  /** The moment buffers as named f32 arrays (`optim.m.<param>`, `optim.v.<param>`): the layout checkpoints store. */
+  namedMoments(): { name: string; shape: number[]; data: Float32Array }[] {
+    return this.params.flatMap((p, i) => [
+      { name: `optim.m.${p.name}`, shape: [...p.shape], data: this.m[i].f32() },
+      { name: `optim.v.${p.name}`, shape: [...p.shape], data: this.v[i].f32() },
+    ]);
+  }
+
+  /** Restores namedMoments() by name; a buffer of the wrong length is refused, naming it. */
+  loadMoments(get: (name: string) => ArrayLike<number>): void {
+    for (const t of this.namedMoments()) {
+      const src = get(t.name);
+      if (src.length !== t.data.length) throw new ShapeError(`trainer state: ${t.name} has ${src.length} values, expected ${t.data.length}`);
+      t.data.set(src);
+    }
+  }
+
   /** One update with learning rate lr (defaults to opts.lr). Parameters without a gradient are skipped. */
   update(lr = this.opts.lr): void {
     this.step++;

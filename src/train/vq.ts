@@ -261,12 +261,7 @@ export class VqTrainer {
 
   /** Everything besides the model parameters that the next step depends on. */
   state(): TrainerState {
-    const { m, v } = this.optimizer.state();
-    const tensors: TrainerState['tensors'] = [];
-    this.params.forEach((p, i) => {
-      tensors.push({ name: `optim.m.${p.name}`, dtype: 'f32', shape: [...p.shape], data: m[i].data as Float32Array });
-      tensors.push({ name: `optim.v.${p.name}`, dtype: 'f32', shape: [...p.shape], data: v[i].data as Float32Array });
-    });
+    const tensors: TrainerState['tensors'] = this.optimizer.namedMoments().map((t) => ({ ...t, dtype: 'f32' as const }));
     const win = this.usage.windowState();
     tensors.push({ name: 'usage.last_used', dtype: 'i32', shape: [this.usage.numCodes], data: this.usage.lastUsed });
     tensors.push({ name: 'usage.window_codes', dtype: 'i32', shape: [win.codes.length], data: win.codes });
@@ -287,16 +282,7 @@ export class VqTrainer {
 
   /** Restores a state() snapshot (tensors by name). The model parameters are loaded separately. */
   restore(meta: TrainerState['meta'], get: (name: string) => Float32Array | Int32Array): void {
-    const { m, v } = this.optimizer.state();
-    const copy = (dst: Tensor, name: string): void => {
-      const src = get(name);
-      if (src.length !== dst.size) throw new ChameleonError(`trainer state: ${name} has ${src.length} values, expected ${dst.size}`);
-      (dst.data as Float32Array).set(src);
-    };
-    this.params.forEach((p, i) => {
-      copy(m[i], `optim.m.${p.name}`);
-      copy(v[i], `optim.v.${p.name}`);
-    });
+    this.optimizer.loadMoments(get);
     this.usage.restore(get('usage.last_used'), get('usage.window_codes'), get('usage.window_lengths'));
     const res = get('reservoir');
     if (res.length !== this.reservoir.length) throw new ChameleonError(`trainer state: reservoir has ${res.length} values, expected ${this.reservoir.length} (--reservoir changed?)`);

@@ -76,12 +76,7 @@ export function saveCheckpoint(runDir: string, model: ChameleonModel, trainer: L
   mkdirSync(tmp);
   saveChameleon(model, tmp);
   hooks.afterFile?.('model.safetensors');
-  const { m, v } = trainer.optimizer.state();
-  const tensors: TensorToWrite[] = [];
-  trainer.params.forEach((p, i) => {
-    tensors.push({ name: `optim.m.${p.name}`, dtype: 'f32', shape: [...p.shape], data: m[i].data as Float32Array });
-    tensors.push({ name: `optim.v.${p.name}`, dtype: 'f32', shape: [...p.shape], data: v[i].data as Float32Array });
-  });
+  const tensors: TensorToWrite[] = trainer.optimizer.namedMoments().map((t) => ({ ...t, dtype: 'f32' as const }));
   const meta = trainer.meta();
   writeSafetensors(join(tmp, STATE_FILE), tensors, {
     step: String(step),

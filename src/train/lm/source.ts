@@ -1,34 +1,13 @@
-// What the LM trainer reads: the TokenBatch / BatchSource contract of issue 10 (declared here
-// structurally, identical to src/train/data/batch.ts, so the data loader's sources fit as they are),
-// and SyntheticSource, the seeded smoke-test source behind `--synthetic-data <seed>`: packed
-// documents of a fixed random bigram chain over the text ids, and image blocks (BOI, codes, EOI)
-// when the model knows its image ids. Real datasets (shards, mixing, SFT masking) are the data loader's.
+// What the LM trainer reads: the TokenBatch / BatchSource contract (re-exported from
+// src/train/data/batch.ts, which owns it), and SyntheticSource, the seeded smoke-test source behind
+// `--synthetic-data <seed>`: packed documents of a fixed random bigram chain over the text ids, and
+// image blocks (BOI, codes, EOI) when the model knows its image ids. Real datasets are the loader's.
 
 import { ChameleonError } from '../../util/errors.js';
+import { IGNORE_INDEX, type BatchSource, type TokenBatch } from '../data/batch.js';
 import { Rng } from '../../util/rng.js';
 
-export const IGNORE_INDEX = -100;
-
-export interface TokenBatch {
-  /** [B, T] token ids. */
-  inputs: Int32Array;
-  /** [B, T] next-token targets; IGNORE_INDEX where no loss is taken. */
-  targets: Int32Array;
-  /** [B, T] document id per position, or null (no packing mask). */
-  segIds: Int32Array | null;
-  /** [B, T] position ids. */
-  positions: Int32Array;
-  batch: number;
-  seqLen: number;
-  textTargets: number;
-  imageTargets: number;
-}
-
-export interface BatchSource {
-  next(): TokenBatch;
-  state(): Record<string, unknown>;
-  restore(state: Record<string, unknown>): void;
-}
+export { IGNORE_INDEX, type BatchSource, type TokenBatch } from '../data/batch.js';
 
 export interface SyntheticOptions {
   seed: number;

@@ -187,23 +187,14 @@ export class LmTrainer {
     return { valLoss: ce / Math.max(1, count), valLossText: mean(0), valLossImage: mean(1) };
   }
 
-  /** The JSON part of the trainer state; m and v come from optimizer.state(). */
+  /** The JSON part of the trainer state; m and v are optimizer.namedMoments(). */
   meta(): TrainerMeta {
     return { step: this.step, optimizerStep: this.optimizer.step, rng: this.rng.getState(), lrScale: this.lrScale, guard: this.guard.state() };
   }
 
   /** Restores meta() and the moment buffers (by parameter name). Parameters are loaded separately. */
   restore(meta: TrainerMeta, get: (name: string) => Float32Array): void {
-    const { m, v } = this.optimizer.state();
-    const copy = (dst: Tensor, name: string): void => {
-      const src = get(name);
-      if (src.length !== dst.size) throw new ChameleonError(`trainer state: ${name} has ${src.length} values, expected ${dst.size}`);
-      (dst.data as Float32Array).set(src);
-    };
-    this.params.forEach((p, i) => {
-      copy(m[i], `optim.m.${p.name}`);
-      copy(v[i], `optim.v.${p.name}`);
-    });
+    this.optimizer.loadMoments(get);
     this.step = meta.step;
     this.optimizer.step = meta.optimizerStep;
     this.rng.setState(meta.rng);
