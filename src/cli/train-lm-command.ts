@@ -28,13 +28,15 @@ interface TrainLmCliOptions extends EngineFlags {
   init?: string;
   steps?: number;
   onDivergence?: 'stop' | 'rollback';
+  mode?: 'full' | 'lora' | 'image-head';
   mfu: boolean;
   progress: boolean;
   json?: boolean;
 }
 
 function withOverrides(cfg: LmRunConfig, o: TrainLmCliOptions): LmRunConfig {
-  const c: LmRunConfig = { ...cfg, model: { ...cfg.model }, train: { ...cfg.train }, run: { ...cfg.run } };
+  const c: LmRunConfig = { ...cfg, model: { ...cfg.model }, train: { ...cfg.train }, run: { ...cfg.run }, finetune: { ...cfg.finetune } };
+  if (o.mode !== undefined) c.finetune.mode = o.mode;
   if (o.init !== undefined) c.model.from = o.init;
   if (o.steps !== undefined) c.train.steps = o.steps;
   if (o.onDivergence !== undefined) c.run.onDivergence = o.onDivergence;
@@ -133,6 +135,7 @@ function trainOptions(cmd: Command, task: 'lm' | 'sft'): Command {
       .option('--resume', 'continue from the latest checkpoint in --out (refused if the config differs)')
       .option('--init <model-dir>', task === 'sft' ? 'the trained model to fine-tune (Hugging Face Chameleon directory); required' : 'start from this Hugging Face Chameleon directory instead of random weights')
       .addOption(numberOption('--steps <n>', 'override train.steps (total optimizer steps)', { int: true, min: 1 }))
+      .addOption(choiceOption('--mode <mode>', 'fine-tuning mode: full | lora (adapters by finetune.lora in the config) | image-head (Anole: only the image rows of lm_head); overrides finetune.mode', ['full', 'lora', 'image-head']))
       .addOption(choiceOption('--on-divergence <what>', 'on NaN/Inf or a loss spike: stop, or roll back to the last checkpoint with a lower LR (overrides run.onDivergence)', ['stop', 'rollback']))
       .option('--no-mfu', 'skip the FMA-peak probe (~1 s); the mfu column is then null')
       .option('--no-progress', 'no progress bar on stderr')
@@ -149,14 +152,21 @@ export function registerTrainLmCommands(program: Command): void {
   trainOptions(train.command('sft').description('supervised fine-tuning: the LM trainer on chat data with masked prompts; defaults cosine from 1e-5, dropout 0.05 (spec §7.4)'), 'sft').action(
     async (o: TrainLmCliOptions) => trainLmCommand('sft', o),
   );
-  program
-    .command('export <run-or-checkpoint> <out-dir>')
-    .description('write a training checkpoint (a run dir: its latest) as a complete Hugging Face Chameleon directory')
-    .option('--tokenizer-from <model-dir>', 'copy tokenizer and VQ files (and model.vqmodel.* weights) from this model dir (default: the run\'s --init / model.from)')
-    .option('--best', 'from a run dir, export the best checkpoint by validation loss instead of the latest')
-    .option('--json', 'print {"checkpoint", "out", "files", "bytes"}')
-    .action((src: string, out: string, o: { tokenizerFrom?: string; best?: boolean; json?: boolean }) => {
-      const r = exportCheckpoint(src, out, { tokenizerFrom: o.tokenizerFrom ?? null, which: o.best ? 'best' : 'latest' });
+  engineOptions(
+    program
+      .command('export <run-or-checkpoint> <out-dir>')
+      .description('write a training checkpoint (a run dir: its latest) as a complete Hugging Face Chameleon directory (LoRA adapters merged into the base weights)')
+      .option('--tokenizer-from <model-dir>', 'copy tokenizer and VQ files (and model.vqmodel.* weights) from this model dir (default: the run\'s --init / model.from)')
+      .option('--best', 'from a run dir, export the best checkpoint by validation loss instead of the latest')
+      .option('--json', 'print {"checkpoint", "out", "files", "bytes"}'),
+  ).action(async (src: string, out: string, o: EngineFlags & { tokenizerFrom?: string; best?: boolean; json?: boolean }) => {
+      const { engine, close } = await openEngine(o);
+      let r: ReturnType<typeof exportCheckpoint>;
+      try {
+        r = exportCheckpoint(src, out, { tokenizerFrom: o.tokenizerFrom ?? null, which: o.best ? 'best' : 'latest', engine });
+      } finally {
+        await close();
+      }
       const bytes = dirBytes(out);
       if (o.json) {
         console.log(JSON.stringify({ checkpoint: r.checkpoint, out: r.out, files: r.files, bytes }));

@@ -9,7 +9,7 @@ import { ChameleonError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
-import { attachLora, loraAdapters, type LoraConfig } from '../nn/lora.js';
+import { attachLora, loraAdapters, type LoraAdapter, type LoraConfig } from '../nn/lora.js';
 import type { ChameleonModel } from '../model/chameleon.js';
 import { parameterCount, type ChameleonConfig } from '../model/config.js';
 
@@ -177,6 +177,38 @@ export function imageHeadLogits(model: ChameleonModel): ImageHeadLogits {
     },
     range: contiguous ? [allowed[0], allowed[allowed.length - 1] + 1] : null,
   };
+}
+
+/** What the LM trainer needs to train in one mode (built by finetuneSetup). */
+export interface FinetuneSetup {
+  mode: FinetuneMode;
+  /** The tensors AdamW updates. */
+  params: Tensor[];
+  /** AdamW's no-decay predicate (undefined: the trainer's own rule). */
+  noDecay?: (p: Tensor) => boolean;
+  /** Runs after backward, before clipping (image-head: the row mask). */
+  afterBackward?: (params: readonly Tensor[]) => void;
+  /** image-head: the loss is over the image vocabulary only. */
+  logits: ImageHeadLogits | null;
+  /** lora: the attached adapters (checkpoints save them; export merges them). */
+  adapters: LoraAdapter[];
+}
+
+/**
+ * Prepares `model` for training in `mode`: freezes what does not train, attaches LoRA adapters
+ * (lora), and on a fresh image-head start optionally re-initialises the image rows (Anole). Call
+ * once, before the optimizer is built; on resume pass fresh: false (the checkpoint holds the rows).
+ */
+export function finetuneSetup(
+  model: ChameleonModel,
+  mode: FinetuneMode,
+  opts: { lora?: LoraConfig; reinitImageRows?: boolean; seed?: number; fresh?: boolean } = {},
+): FinetuneSetup {
+  const params = trainableParams(model, mode, { lora: opts.lora });
+  if (mode !== 'image-head') return { mode, params, logits: null, adapters: loraAdapters(model) };
+  if (opts.reinitImageRows && opts.fresh !== false) reinitImageRows(model, opts.seed ?? 0);
+  const mask = imageHeadGradMask(model);
+  return { mode, params, noDecay: finetuneNoDecay(mode), afterBackward: (ps) => mask(ps), logits: imageHeadLogits(model), adapters: [] };
 }
 
 export interface FinetuneMemory {

@@ -3,6 +3,7 @@
 // (AdamW m/v; step, RNG, LR scale, guard window, data position and the run config as metadata). It is
 // written under a temporary name and renamed whole, so a killed write never leaves a partial
 // checkpoint; keep-last-K + best-by-validation pruning; `chameleon export` (complete model directory).
+// A LoRA run's checkpoint holds PEFT-format adapters instead of the frozen base; export merges them.
 
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -13,10 +14,16 @@ import { readConfig, saveChameleon } from '../../model/checkpoint.node.js';
 import { toHfConfigJson } from '../../model/config.js';
 import { ChameleonError } from '../../util/errors.js';
 import type { LmRunConfig } from './config.js';
+import { attachLora, mergeLora, peftKey, type LoraAdapter } from '../../nn/lora.js';
+import type { Engine } from '../../engine/index.js';
+import { loadChameleon } from '../../model/checkpoint.node.js';
 import type { LmTrainer, TrainerMeta } from './trainer.js';
 
 const CKPT_DIR = 'checkpoints';
 const STATE_FILE = 'trainer-state.safetensors';
+/** LoRA checkpoints hold the adapters in PEFT's layout instead of the (frozen) base weights. */
+const ADAPTER_FILE = 'adapter_model.safetensors';
+const ADAPTER_CONFIG = 'adapter_config.json';
 const STEP_RE = /^step-(\d{8})$/;
 
 /** What a checkpoint stores besides the tensors. */
@@ -74,8 +81,19 @@ export function saveCheckpoint(runDir: string, model: ChameleonModel, trainer: L
   const tmp = join(root, `.tmp-${stepDirName(step)}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  saveChameleon(model, tmp);
-  hooks.afterFile?.('model.safetensors');
+  const adapters = trainer.setup?.adapters ?? [];
+  if (adapters.length > 0) {
+    // The base stays as model.from holds it: store only the adapters (PEFT names) and the base config.
+    const lora = info.config.finetune.lora;
+    const tensors = adapters.flatMap((a) => a.params()).map((t) => ({ name: peftKey(t.name), dtype: 'f32' as const, shape: [...t.shape], data: new Uint8Array(t.f32().slice().buffer) }));
+    writeSafetensors(join(tmp, ADAPTER_FILE), tensors, { format: 'pt' });
+    writeFileSync(join(tmp, ADAPTER_CONFIG), JSON.stringify(peftAdapterConfig(lora, info.config.model.from), null, 2) + '\n');
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(toHfConfigJson(model.config), null, 2) + '\n');
+    hooks.afterFile?.(ADAPTER_FILE);
+  } else {
+    saveChameleon(model, tmp);
+    hooks.afterFile?.('model.safetensors');
+  }
   const tensors: TensorToWrite[] = trainer.optimizer.namedMoments().map((t) => ({ ...t, dtype: 'f32' as const }));
   const meta = trainer.meta();
   writeSafetensors(join(tmp, STATE_FILE), tensors, {
@@ -125,14 +143,53 @@ export function readCheckpointInfo(dir: string): CheckpointInfo {
   }
 }
 
+/** PEFT's adapter_config.json for our LoRA settings (so `PeftModel.from_pretrained` reads the adapters). */
+function peftAdapterConfig(lora: LmRunConfig['finetune']['lora'], base: string | null): Record<string, unknown> {
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: base,
+    r: lora.rank,
+    lora_alpha: lora.alpha,
+    lora_dropout: lora.dropout,
+    target_modules: [...lora.targets],
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: false,
+  };
+}
+
+/** Copies a LoRA checkpoint's adapter tensors into the attached adapters (same names, same shapes). */
+function loadAdapters(dir: string, adapters: readonly LoraAdapter[]): void {
+  const file = join(dir, ADAPTER_FILE);
+  if (!existsSync(file)) throw new ChameleonError(`${dir}: not a LoRA checkpoint (no ${ADAPTER_FILE}); it was trained with another finetune.mode`);
+  const a = openSafetensors(file);
+  try {
+    for (const t of adapters.flatMap((x) => x.params())) {
+      const key = peftKey(t.name);
+      if (!a.has(key)) throw new ChameleonError(`${file}: no tensor ${key} (the adapters were attached with other targets)`);
+      const src = a.readTensorF32(key);
+      if (src.length !== t.size) throw new ChameleonError(`${file}: ${key} has ${src.length} values, the adapter ${t.size}`);
+      t.f32().set(src);
+    }
+  } finally {
+    a.close();
+  }
+}
+
 /** Loads parameters and trainer state from a checkpoint directory into model + trainer. */
 export function loadCheckpoint(dir: string, model: ChameleonModel, trainer: LmTrainer): CheckpointInfo {
   const info = readCheckpointInfo(dir);
-  const weights = openSafetensors(dir);
-  try {
-    model.params.load(weights);
-  } finally {
-    weights.close();
+  const adapters = trainer.setup?.adapters ?? [];
+  if (adapters.length > 0) loadAdapters(dir, adapters);
+  else {
+    if (existsSync(join(dir, ADAPTER_FILE))) throw new ChameleonError(`${dir}: a LoRA checkpoint (finetune.mode lora), but this run trains without adapters`);
+    const weights = openSafetensors(dir);
+    try {
+      model.params.load(weights);
+    } finally {
+      weights.close();
+    }
   }
   const st = openSafetensors(join(dir, STATE_FILE));
   try {
@@ -182,6 +239,36 @@ function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): s
   return checkpointPath(path, steps[steps.length - 1]);
 }
 
+/** Every tensor of a (full-weight) checkpoint, as stored. */
+function checkpointTensors(ckpt: string): TensorToWrite[] {
+  const tensors: TensorToWrite[] = [];
+  const lm = openSafetensors(ckpt);
+  try {
+    for (const [name] of lm.tensors()) {
+      const t = lm.readTensor(name);
+      tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
+    }
+  } finally {
+    lm.close();
+  }
+  return tensors;
+}
+
+/**
+ * A LoRA checkpoint's weights for export: its base model (the run's model.from) with every adapter
+ * merged in (W += alpha/rank · B·A, in the base's dtype: mergeLora), so the export has plain weights.
+ */
+function mergedLoraTensors(ckpt: string, info: CheckpointInfo, engine: Engine | undefined): TensorToWrite[] {
+  const base = info.config.model.from;
+  if (!base || !existsSync(join(base, 'config.json'))) throw new ChameleonError(`${ckpt}: a LoRA checkpoint; its base model ${base ?? '(none recorded)'} (model.from) is needed to merge the adapters into, and is missing`);
+  if (!engine) throw new ChameleonError(`${ckpt}: a LoRA checkpoint; merging it needs a compute engine (pass one to exportCheckpoint)`);
+  const model = loadChameleon(engine, base);
+  const adapters = attachLora(model, { ...info.config.finetune.lora, seed: 0 });
+  loadAdapters(ckpt, adapters);
+  mergeLora(model);
+  return model.params.list().map((t) => ({ name: t.name, dtype: t.dtype as TensorToWrite['dtype'], shape: [...t.shape], data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice() }));
+}
+
 const WEIGHT_FILE = /^model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?$/;
 
 export interface ExportResult {
@@ -200,23 +287,23 @@ export interface ExportResult {
  * tokenizer and VQ-decoder files are copied from the source directory (default: the run's model.from
  * or data model directory).
  */
-export function exportCheckpoint(ckptOrRun: string, out: string, opts: { tokenizerFrom?: string | null; which?: 'latest' | 'best'; maxShardBytes?: number } = {}): ExportResult {
+export function exportCheckpoint(
+  ckptOrRun: string,
+  out: string,
+  opts: { tokenizerFrom?: string | null; which?: 'latest' | 'best'; maxShardBytes?: number; engine?: Engine } = {},
+): ExportResult {
   const ckpt = resolveCheckpoint(ckptOrRun, opts.which);
   const info = readCheckpointInfo(ckpt);
   const src = opts.tokenizerFrom ?? info.modelDir;
   if (src && !existsSync(join(src, 'config.json'))) throw new ChameleonError(`--tokenizer-from ${src}: not a Chameleon model directory (no config.json)`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new ChameleonError(`${out} already exists and is not empty`);
   let config = readConfig(ckpt);
-  const tensors: TensorToWrite[] = [];
-  const lm = openSafetensors(ckpt);
-  try {
-    for (const [name] of lm.tensors()) {
-      const t = lm.readTensor(name);
-      tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
-    }
-  } finally {
-    lm.close();
+  if (config.qkNorm === false) {
+    throw new ChameleonError(
+      `${ckpt}: trained without QK-norm (model.qkNorm false, a stability-lab arm); Hugging Face Chameleon always applies QK LayerNorm, so no HF directory can hold this model (chameleon-ts loads the checkpoint directory itself)`,
+    );
   }
+  const tensors = existsSync(join(ckpt, ADAPTER_FILE)) ? mergedLoraTensors(ckpt, info, opts.engine) : checkpointTensors(ckpt);
   const copied: string[] = [];
   if (src) {
     const base = readConfig(src);

@@ -5,8 +5,10 @@
 // that refuses a run before it starts. File reading (JSON / YAML subset) is in run.node.ts.
 
 import { z } from 'zod';
-import { presetConfig, type ChameleonConfig, parameterCount } from '../../model/config.js';
+import { presetConfig, type ChameleonConfig } from '../../model/config.js';
 import { ChameleonError } from '../../util/errors.js';
+import { LORA_TARGETS } from '../../nn/lora.js';
+import { FINETUNE_MODES, finetuneMemory, type FinetuneMode } from '../finetune.js';
 
 const pos = z.number().int().positive();
 const nonNeg = z.number().int().nonnegative();
@@ -68,6 +70,27 @@ const DATA_SCHEMA = z
   })
   .strict();
 
+const LORA_SCHEMA = z
+  .object({
+    rank: pos.default(8),
+    alpha: z.number().positive().default(16),
+    /** Projections of every decoder layer that get an adapter (q_proj k_proj v_proj o_proj gate_proj up_proj down_proj). */
+    targets: z.array(z.enum(LORA_TARGETS)).min(1).default(['q_proj', 'v_proj']),
+    /** Dropout on the LoRA branch's input (PEFT's lora_dropout). */
+    dropout: z.number().min(0).lt(1).default(0),
+  })
+  .strict();
+
+const FINETUNE_SCHEMA = z
+  .object({
+    /** full: every weight trains; lora: adapters over a frozen base (merged on export); image-head: Anole's recipe (spec §7.5). */
+    mode: z.enum(FINETUNE_MODES as [FinetuneMode, ...FinetuneMode[]]).default('full'),
+    lora: LORA_SCHEMA.default(LORA_SCHEMA.parse({})),
+    /** image-head: re-initialise the image rows of lm_head N(0, 2/hidden) before training (public 7B weights, whose image rows were disabled). */
+    reinitImageRows: z.boolean().default(false),
+  })
+  .strict();
+
 const RUN_SCHEMA = z
   .object({
     evalEvery: pos.default(100),
@@ -101,6 +124,10 @@ const FILE_SCHEMA = z
     train: optionalKeys(TRAIN_SCHEMA).optional(),
     data: optionalKeys(DATA_SCHEMA).optional(),
     run: optionalKeys(RUN_SCHEMA).optional(),
+    finetune: z
+      .object({ mode: FINETUNE_SCHEMA.shape.mode.unwrap().optional(), lora: optionalKeys(LORA_SCHEMA).optional(), reinitImageRows: z.boolean().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -108,6 +135,7 @@ export type ModelSection = z.infer<typeof MODEL_SCHEMA>;
 export type TrainSection = z.infer<typeof TRAIN_SCHEMA>;
 export type DataSection = z.infer<typeof DATA_SCHEMA>;
 export type RunSection = z.infer<typeof RUN_SCHEMA>;
+export type FinetuneSection = z.infer<typeof FINETUNE_SCHEMA>;
 
 export interface LmRunConfig {
   /** 'lm' (pre-training) or 'sft' (same trainer, §7.4 defaults). */
@@ -117,9 +145,11 @@ export interface LmRunConfig {
   train: TrainSection;
   data: DataSection;
   run: RunSection;
+  finetune: FinetuneSection;
 }
 
-type Partial2 = { model?: Partial<ModelSection>; train?: Partial<TrainSection>; data?: Partial<DataSection>; run?: Partial<RunSection> };
+type PartialFinetune = { mode?: FinetuneMode; lora?: Partial<FinetuneSection['lora']>; reinitImageRows?: boolean };
+type Partial2 = { model?: Partial<ModelSection>; train?: Partial<TrainSection>; data?: Partial<DataSection>; run?: Partial<RunSection>; finetune?: PartialFinetune };
 
 /** Training presets: model shape and run size together. */
 export const LM_PRESETS: Readonly<Record<string, Partial2>> = {
@@ -157,7 +187,7 @@ export function parseLmConfig(json: unknown, opts: { task?: 'lm' | 'sft'; source
   const task = opts.task ?? 'lm';
   const parsed = FILE_SCHEMA.safeParse(json);
   if (!parsed.success) fail(source, parsed.error);
-  const file = parsed.data as { preset?: string; model?: Partial<ModelSection>; train?: Partial<TrainSection>; data?: Partial<DataSection>; run?: Partial<RunSection> };
+  const file = parsed.data as Partial2 & { preset?: string };
   let preset: Partial2 = {};
   if (file.preset !== undefined) {
     const p = LM_PRESETS[file.preset];
@@ -170,13 +200,17 @@ export function parseLmConfig(json: unknown, opts: { task?: 'lm' | 'sft'; source
     train: { ...preset.train, ...base.train, ...file.train },
     data: { ...preset.data, ...base.data, ...file.data },
     run: { ...preset.run, ...base.run, ...file.run },
+    finetune: { ...preset.finetune, ...base.finetune, ...file.finetune, lora: { ...preset.finetune?.lora, ...base.finetune?.lora, ...file.finetune?.lora } },
   };
-  const full = z.object({ model: MODEL_SCHEMA, train: TRAIN_SCHEMA, data: DATA_SCHEMA, run: RUN_SCHEMA }).safeParse(merged);
+  const full = z.object({ model: MODEL_SCHEMA, train: TRAIN_SCHEMA, data: DATA_SCHEMA, run: RUN_SCHEMA, finetune: FINETUNE_SCHEMA }).safeParse(merged);
   if (!full.success) fail(source, full.error);
   const cfg: LmRunConfig = { task, preset: file.preset ?? null, ...full.data };
   const t = cfg.train;
   if (t.decay === 'exponential' && t.minLrFraction <= 0) throw new ChameleonError(`${source}: train.minLrFraction must be > 0 with train.decay 'exponential' (it decays to that floor)`);
   if (t.warmupSteps > t.steps) throw new ChameleonError(`${source}: train.warmupSteps ${t.warmupSteps} exceeds train.steps ${t.steps}`);
+  const ft = cfg.finetune;
+  if (new Set(ft.lora.targets).size !== ft.lora.targets.length) throw new ChameleonError(`${source}: finetune.lora.targets lists a projection twice (${ft.lora.targets.join(', ')})`);
+  if (ft.reinitImageRows && ft.mode !== 'image-head') throw new ChameleonError(`${source}: finetune.reinitImageRows applies to finetune.mode 'image-head' only (mode is '${ft.mode}')`);
   return cfg;
 }
 
@@ -208,19 +242,19 @@ export interface MemoryEstimate {
 }
 
 /**
- * Bytes a training step needs: f32 parameters, gradients and AdamW m + v (16 B per parameter) plus the
- * activations one micro-batch keeps for backward. Per layer and token: ~14 C + 4 F floats (norms,
- * q/k/v before and after norm and RoPE, attention output, residuals, gate / up / SwiGLU), the
- * attention probabilities (H·T per token), and per token 3 V floats for logits and their gradient.
+ * Bytes a training step needs: parameters, gradients and AdamW m + v of what trains (finetuneMemory:
+ * 16 B per parameter in full mode, far less for LoRA / image-head) plus the activations one micro-batch
+ * keeps for backward. Per layer and token: ~14 C + 4 F floats (norms, q/k/v before and after norm and
+ * RoPE, attention output, residuals, gate / up / SwiGLU), the attention probabilities (H·T per token),
+ * and per token 3 V floats for logits and their gradient.
  */
-function estimateMemory(model: ChameleonConfig, train: Pick<TrainSection, 'batch' | 'seqLen'>): MemoryEstimate {
-  const n = parameterCount(model).total;
+function estimateMemory(model: ChameleonConfig, train: Pick<TrainSection, 'batch' | 'seqLen'>, ft: FinetuneSection): MemoryEstimate {
   const tokens = train.batch * train.seqLen;
   const C = model.hiddenSize;
   const perLayer = tokens * (14 * C + 4 * model.intermediateSize + model.numAttentionHeads * train.seqLen);
   const activations = 4 * (model.numHiddenLayers * perLayer + tokens * (3 * model.vocabSize + 4 * C));
-  const params = 4 * n;
-  return { params, grads: params, adam: 2 * params, activations, total: 4 * params + activations };
+  const m = finetuneMemory(model, ft.mode, { lora: ft.lora });
+  return { params: m.params, grads: m.grads, adam: m.m + m.v, activations, total: m.total + activations };
 }
 
 function gib(b: number): string {
@@ -229,7 +263,7 @@ function gib(b: number): string {
 
 /** Refuses (before anything is allocated) a config whose estimate exceeds the limit. */
 export function checkMemory(model: ChameleonConfig, cfg: LmRunConfig): MemoryEstimate {
-  const est = estimateMemory(model, cfg.train);
+  const est = estimateMemory(model, cfg.train, cfg.finetune);
   const limit = cfg.run.memoryLimitBytes;
   if (est.total > limit) {
     throw new ChameleonError(

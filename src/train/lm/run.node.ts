@@ -28,6 +28,7 @@ import {
 } from './checkpoint.node.js';
 import type { BatchSource, TokenBatch } from './source.js';
 import { LmTrainer, modalityGroups, type StepMetrics } from './trainer.js';
+import { finetuneSetup } from '../finetune.js';
 
 /** Reads `--config`: a JSON or YAML(-subset) file, or the name of a preset. */
 export function readLmConfigFile(pathOrPreset: string, task: 'lm' | 'sft'): LmRunConfig {
@@ -154,10 +155,22 @@ export async function runLmTraining(engine: Engine, opts: LmRunOptions): Promise
     throw new ChameleonError(`${out} already holds checkpoints; pass --resume to continue, or choose another --out`);
   }
 
-  const model = fromDir && !resumeDir ? loadChameleon(engine, fromDir, { weights: 'f32' }) : ChameleonModel.create(engine, modelCfg, cfg.train.seed);
-  if (fromDir && !resumeDir && model.config.vocabSize !== modelCfg.vocabSize) throw new ChameleonError('model.from: vocabulary changed');
+  const ft = cfg.finetune;
+  if (ft.mode !== 'full' && !fromDir) throw new ChameleonError(`finetune.mode ${ft.mode} fine-tunes a trained model: set model.from (or pass --init <model-dir>)`);
+  // LoRA keeps the base as stored (bf16 stays bf16) and always reads it from model.from: its
+  // checkpoints hold only the adapters. The other modes train f32 weights, from the checkpoint on resume.
+  const model =
+    ft.mode === 'lora'
+      ? loadChameleon(engine, fromDir!)
+      : fromDir && !resumeDir
+        ? loadChameleon(engine, fromDir, { weights: 'f32' })
+        : ChameleonModel.create(engine, modelCfg, cfg.train.seed);
+  if (fromDir && model.config.vocabSize !== modelCfg.vocabSize) throw new ChameleonError('model.from: vocabulary changed');
+  const setup = finetuneSetup(model, ft.mode, { lora: { ...ft.lora, seed: cfg.train.seed }, reinitImageRows: ft.reinitImageRows, seed: cfg.train.seed, fresh: !resumeDir });
+  const trainable = setup.params.reduce((n, t) => n + t.size, 0);
+  if (ft.mode !== 'full') log(`finetune ${ft.mode}: ${trainable} trainable parameters (${((100 * trainable) / parameterCount(model.config).total).toFixed(2)} % of ${parameterCount(model.config).total})`);
   const imageIds = opts.imageIds ?? model.imageIds;
-  const trainer = new LmTrainer(engine, model, { ...cfg.train, spikeFactor: cfg.run.spikeFactor, spikeWindow: cfg.run.spikeWindow }, modalityGroups(modelCfg.vocabSize, imageIds));
+  const trainer = new LmTrainer(engine, model, { ...cfg.train, spikeFactor: cfg.run.spikeFactor, spikeWindow: cfg.run.spikeWindow }, modalityGroups(modelCfg.vocabSize, imageIds), setup);
   const modelDir = opts.modelDir ?? fromDir ?? null;
   let best: CheckpointInfo['best'] = null;
   let rollbacks = 0;
@@ -171,7 +184,7 @@ export async function runLmTraining(engine: Engine, opts: LmRunOptions): Promise
   const startStep = trainer.step;
   const metricsPath = join(out, 'metrics.jsonl');
   writeAtomic(metricsPath, resumeDir ? keptMetrics(metricsPath, startStep) : '');
-  writeAtomic(join(out, 'run.json'), JSON.stringify({ config: cfg, model: { ...modelCfg, vocabularyMap: modelCfg.vocabularyMap ? '(see checkpoint config.json)' : null }, parameters: parameterCount(modelCfg), memory }, null, 2) + '\n');
+  writeAtomic(join(out, 'run.json'), JSON.stringify({ config: cfg, model: { ...modelCfg, vocabularyMap: modelCfg.vocabularyMap ? '(see checkpoint config.json)' : null }, parameters: parameterCount(modelCfg), trainable, memory }, null, 2) + '\n');
   const emit = (rec: Record<string, unknown>): void => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
   const checkpoint = (): void => {

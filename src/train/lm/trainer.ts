@@ -3,7 +3,8 @@
 // residual dropout and packed-document segIds/positions, cross-entropy (ignore −100) + z-loss with the
 // per-modality CE sums taken in the same pass, the last layer's output norm, global grad-norm clip,
 // the divergence guard before the update, AdamW; plus validation loss and the state for exact resume.
-// Files (checkpoints, metrics) are run.node.ts's.
+// A FinetuneSetup (train/finetune.ts) picks what trains: LoRA adapters, or lm_head's image rows with the
+// loss over the image vocabulary. Files (checkpoints, metrics) are run.node.ts's.
 
 import { AdamW, backward, clipGradNorm, ops, zeroGrad, type Engine, type Tensor } from '../../engine/index.js';
 import type { ChameleonModel } from '../../model/chameleon.js';
@@ -12,6 +13,8 @@ import { Rng } from '../../util/rng.js';
 import type { TrainSection } from './config.js';
 import { DivergenceGuard, lmNoDecay, lrAt, type GuardVerdict } from './schedule.js';
 import { IGNORE_INDEX, type TokenBatch } from './source.js';
+import { loraDropoutSeeds } from '../../nn/lora.js';
+import type { FinetuneSetup } from '../finetune.js';
 
 export type TrainerOptions = TrainSection & { spikeFactor: number; spikeWindow: number };
 
@@ -79,10 +82,13 @@ export class LmTrainer {
     readonly model: ChameleonModel,
     readonly opts: TrainerOptions,
     readonly groups: Uint8Array,
+    /** The fine-tuning mode (finetuneSetup); absent: every trainable f32 model parameter, the LM rules. */
+    readonly setup: FinetuneSetup | null = null,
   ) {
-    this.params = model.params.trainable();
+    this.params = setup ? setup.params : model.params.trainable();
     if (this.params.length === 0) throw new ChameleonError('LM training: the model has no trainable f32 parameters');
-    this.optimizer = new AdamW(this.params, { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay, noDecay: lmNoDecay });
+    const noDecay = setup?.noDecay ?? lmNoDecay;
+    this.optimizer = new AdamW(this.params, { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay, noDecay });
     this.guard = new DivergenceGuard(opts.spikeFactor, opts.spikeWindow);
     this.rng = new Rng(opts.seed ^ 0xd50f);
   }
@@ -95,15 +101,18 @@ export class LmTrainer {
   private microLoss(b: TokenBatch, acc: Accum, dropoutSeed: number | null): { loss: Tensor; count: number } {
     const e = this.engine;
     const ids = e.tensor(b.inputs, [b.batch, b.seqLen], 'i32'); // [B, T]
-    const targets = e.tensor(b.targets, [b.batch, b.seqLen], 'i32'); // [B, T]
+    const head = this.head();
+    const targets = e.tensor(head.targets(b.targets), [b.batch, b.seqLen], 'i32'); // [B, T]
     const fwd = this.model.forward({
       ids,
       positions: b.positions,
       segIds: b.segIds,
       dropout: dropoutSeed === null ? undefined : { p: this.opts.dropout, seed: dropoutSeed },
       trace: true,
+      logitRange: head.range,
     });
-    const parts = ops.crossEntropyParts(fwd.logits, targets, { ignoreIndex: IGNORE_INDEX, zLoss: this.opts.zLoss, targetGroups: this.groups, groupCount: 2 });
+    const logits = head.logits(fwd.logits); // [B, T, V or end - start]
+    const parts = ops.crossEntropyParts(logits, targets, { ignoreIndex: IGNORE_INDEX, zLoss: this.opts.zLoss, targetGroups: head.groups, groupCount: 2 });
     acc.ce += parts.ce * parts.count;
     acc.lse += parts.lseSq * parts.count;
     for (let g = 0; g < 2; g++) {
@@ -121,6 +130,33 @@ export class LmTrainer {
     return { loss: parts.loss, count: parts.count };
   }
 
+  /**
+   * How logits and targets reach the loss: the whole vocabulary, or (image-head mode) the image
+   * vocabulary only: the logitRange of the LM head with targets shifted into it, or the additive mask.
+   * Targets outside the image vocabulary are already IGNORE_INDEX (masked()).
+   */
+  private head(): { range: readonly [number, number] | undefined; targets(t: Int32Array): Int32Array; logits(l: Tensor): Tensor; groups: Uint8Array } {
+    const lg = this.setup?.logits ?? null;
+    if (!lg) return { range: undefined, targets: (t) => t, logits: (l) => l, groups: this.groups };
+    if (!lg.range) return { range: undefined, targets: (t) => t, logits: (l) => lg.mask(l), groups: this.groups };
+    const [start, end] = lg.range;
+    return {
+      range: lg.range,
+      targets: (t) => t.map((x) => (x === IGNORE_INDEX ? x : x - start)),
+      logits: (l) => l,
+      groups: this.groups.subarray(start, end),
+    };
+  }
+
+  /** The batch as the loss sees it: image-head mode ignores targets outside the image vocabulary. */
+  private masked(b: TokenBatch): TokenBatch {
+    const lg = this.setup?.logits;
+    if (!lg) return b;
+    const targets = Int32Array.from(b.targets);
+    lg.maskTargets(targets, IGNORE_INDEX);
+    return { ...b, targets };
+  }
+
   private static counted(b: TokenBatch): number {
     let n = 0;
     for (let i = 0; i < b.targets.length; i++) if (b.targets[i] !== IGNORE_INDEX) n++;
@@ -131,15 +167,22 @@ export class LmTrainer {
    * One optimizer step over `micro` (gradAccum micro-batches). The guard runs after backward and
    * before the update: a tripped step changes neither the parameters nor the step counter.
    */
-  trainStep(micro: readonly TokenBatch[]): StepOutcome {
+  trainStep(rawMicro: readonly TokenBatch[]): StepOutcome {
     const e = this.engine;
-    if (micro.length === 0) throw new ChameleonError('trainStep: no micro-batches');
+    if (rawMicro.length === 0) throw new ChameleonError('trainStep: no micro-batches');
+    const micro = rawMicro.map((b) => this.masked(b));
     const total = micro.reduce((s, b) => s + LmTrainer.counted(b), 0);
-    if (total === 0) throw new ChameleonError(`trainStep: step ${this.step + 1} has no target tokens (every target is ${IGNORE_INDEX})`);
+    if (total === 0) {
+      const why = this.setup?.logits ? 'no image-token targets (finetune.mode image-head trains on image tokens only: give it data with images)' : `no target tokens (every target is ${IGNORE_INDEX})`;
+      throw new ChameleonError(`trainStep: step ${this.step + 1} has ${why}`);
+    }
     const acc: Accum = { ce: 0, lse: 0, groupSums: new Float64Array(2), groupCounts: new Int32Array(2), normSum: 0, normCount: 0 };
     const seeds = micro.map(() => (this.opts.dropout > 0 ? this.rng.nextU32() : null));
+    const adapters = this.setup?.adapters ?? [];
+    const loraSeeds = adapters.some((a) => a.dropout) ? micro.map(() => this.rng.nextU32()) : null;
     zeroGrad(this.params);
     micro.forEach((b, i) => {
+      if (loraSeeds) loraDropoutSeeds(adapters, loraSeeds[i]);
       e.scope(() => {
         const { loss, count } = this.microLoss(b, acc, seeds[i]);
         if (count > 0) backward(ops.affine(loss, count / total)); // weight = share of the counted targets
@@ -149,6 +192,7 @@ export class LmTrainer {
     const zLoss = (this.opts.zLoss * acc.lse) / total;
     const loss = ce + zLoss;
     const lr = this.lr();
+    this.setup?.afterBackward?.(this.params);
     const gradNorm = clipGradNorm(this.params, this.opts.clipNorm);
     const verdict = this.guard.check(loss, gradNorm);
     if (verdict) return { ok: false, step: this.step + 1, verdict, loss };
@@ -167,13 +211,16 @@ export class LmTrainer {
     let count = 0;
     const sums = new Float64Array(2);
     const counts = new Int32Array(2);
+    const head = this.head();
     e.noGrad(() => {
-      for (const b of batches) {
+      for (const raw of batches) {
+        const b = this.masked(raw);
+        if (LmTrainer.counted(b) === 0) continue;
         e.scope(() => {
           const ids = e.tensor(b.inputs, [b.batch, b.seqLen], 'i32'); // [B, T]
-          const targets = e.tensor(b.targets, [b.batch, b.seqLen], 'i32'); // [B, T]
-          const { logits } = this.model.forward({ ids, positions: b.positions, segIds: b.segIds }); // [B, T, V]
-          const p = ops.crossEntropyParts(logits, targets, { ignoreIndex: IGNORE_INDEX, targetGroups: this.groups, groupCount: 2 });
+          const targets = e.tensor(head.targets(b.targets), [b.batch, b.seqLen], 'i32'); // [B, T]
+          const fwd = this.model.forward({ ids, positions: b.positions, segIds: b.segIds, logitRange: head.range }); // [B, T, V or end - start]
+          const p = ops.crossEntropyParts(head.logits(fwd.logits), targets, { ignoreIndex: IGNORE_INDEX, targetGroups: head.groups, groupCount: 2 });
           ce += p.ce * p.count;
           count += p.count;
           for (let g = 0; g < 2; g++) {
