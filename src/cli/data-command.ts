@@ -42,7 +42,7 @@ async function dataBuildCommand(inputs: string[], opts: DataBuildFlags): Promise
       return;
     }
     const kinds = Object.entries(r.byKind).map(([k, n]) => `${n} ${k}`).join(', ');
-    console.log(`wrote ${r.out}: ${r.documents} documents (${kinds}; ${r.trainDocuments} train, ${r.valDocuments} val), ${fmtCount(r.tokens)} tokens (${fmtCount(r.targetTokens)} taking loss), ${r.images} images, ${r.shards} shard${r.shards === 1 ? '' : 's'}`);
+    console.log(`wrote ${r.out}: ${r.documents} documents (${kinds}; ${r.trainDocuments} train, ${r.valDocuments} val), ${fmtCount(r.tokens)} tokens (${fmtCount(r.targetTokens)} taking loss), ${r.images} images encoded${r.imagesReused ? ` (${r.imagesReused} more references reused their codes)` : ''}, ${r.shards} shard${r.shards === 1 ? '' : 's'}`);
     console.log(`${fmtBytes(r.inputBytes)} of JSONL in ${r.seconds.toFixed(2)} s: ${(r.bytesPerSec / 1e6).toFixed(2)} MB/s, ${fmtCount(Math.round(r.tokensPerSec))} tokens/s`);
     if (r.skipped > 0) console.error(`skipped ${r.skipped} line${r.skipped === 1 ? '' : 's'}; first: ${r.skippedReports.join(' | ')}`);
     if (r.longDocuments > 0) console.error(`note: ${r.longDocuments} documents are longer than the model's context (${tk.context} tokens); training splits or drops them (longDocs)`);

@@ -63,7 +63,10 @@ test('build: counts, several shards, documents as tokenizeDocument lays them out
   assert.equal(result.documents, 60);
   assert.deepEqual(result.byKind, { text: 36, caption: 12, chat: 12 });
   assert.equal(result.valDocuments, 6);
-  assert.equal(result.images, 24);
+  // 24 image references: pic.png (12 captions) is encoded until its codes are cached, then reused;
+  // the 12 data URLs are never cached.
+  assert.equal(result.images + result.imagesReused, 24);
+  assert.ok(result.imagesReused >= 4 && result.images >= 13, `${result.images} encoded, ${result.imagesReused} reused`);
   assert.ok(result.shards > 1, `${result.shards} shards`);
   const store = openDocuments(out);
   try {
@@ -77,6 +80,9 @@ test('build: counts, several shards, documents as tokenizeDocument lays them out
     assert.equal(cap[1], v.boi);
     assert.equal(cap[2 + v.imageTokens], v.eoi);
     assert.ok(Array.from(cap.subarray(2, 2 + v.imageTokens)).every((t) => t >= v.imageStart && t < v.imageStart + v.codebookSize));
+    // Every caption carries pic.png's codes, whether encoded for it or reused from the cache.
+    const code = (i: number): number[] => Array.from(store.read(i).tokens.subarray(2, 2 + v.imageTokens));
+    for (let i = 6; i < 60; i += 5) assert.deepEqual(code(i), code(1), `caption ${i}`);
   } finally {
     store.close();
   }

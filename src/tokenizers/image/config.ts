@@ -82,7 +82,23 @@ export const SMALL_VQGAN: Readonly<VqganConfig> = Object.freeze({
   doubleLatent: false,
 });
 
-export const VQGAN_PRESETS = Object.freeze({ chameleon: CHAMELEON_VQGAN, tiny: TINY_VQGAN, small: SMALL_VQGAN });
+/** The demo model's tokenizer: 64×64 -> 8×8 codes like `small`, with 32 channels at 32² and 64 below (about half the FLOPs). */
+export const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
+  embedDim: 32,
+  numEmbeddings: 1024,
+  latentChannels: 32,
+  resolution: 64,
+  inChannels: 3,
+  outChannels: 3,
+  baseChannels: 32,
+  channelMultiplier: Object.freeze([1, 1, 2, 2]),
+  numResBlocks: 1,
+  attnResolutions: Object.freeze([]),
+  dropout: 0,
+  doubleLatent: false,
+});
+
+export const VQGAN_PRESETS = Object.freeze({ chameleon: CHAMELEON_VQGAN, tiny: TINY_VQGAN, small: SMALL_VQGAN, demo: DEMO_VQGAN });
 
 /** Down-sampling factor of the encoder: 2^(levels − 1). */
 function downFactor(cfg: VqganConfig): number {

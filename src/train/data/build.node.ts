@@ -68,7 +68,9 @@ export interface BuildResult {
   byKind: Record<string, number>;
   tokens: number;
   targetTokens: number;
+  /** Images encoded, and image references served from codes of a file encoded earlier in the build. */
   images: number;
+  imagesReused: number;
   shards: number;
   /** Lines skipped, and the first few reports (file:line: reason). */
   skipped: number;
@@ -88,9 +90,15 @@ interface Pending {
   tokenized?: TokenizedDocument;
   kind: number;
   refs: string[];
-  pixels: Float32Array[];
+  /** Pixels per ref to encode, or null when the image's codes are cached (same file seen before). */
+  pixels: (Float32Array | null)[];
+  /** Cache key per ref: the absolute file path ('' for data URLs, never cached). */
+  keys: string[];
   where: string;
 }
+
+/** Image codes kept for reuse across documents, in int32 values (64 MiB): a file referenced by many documents is decoded and encoded once. */
+const CODE_CACHE_VALUES = 1 << 24;
 
 const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s;
 
@@ -289,23 +297,41 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
   };
   let queue: Pending[] = [];
   let queuedImages = 0;
+  const codeCache = new Map<string, Int32Array>();
+  let cachedValues = 0;
+  let cacheHits = 0;
   const flushQueue = (): void => {
+    const per = tk.imageTokens;
+    let codes = new Int32Array(0);
     if (queuedImages > 0) {
       const vq = tk.vq!;
       const r = vq.cfg.resolution;
       const all = new Float32Array(queuedImages * 3 * r * r);
       let at = 0;
-      for (const p of queue) for (const px of p.pixels) all.set(px, (at++) * 3 * r * r);
-      const codes = engine.scope(() => Int32Array.from(vq.encode(engine.tensor(all, [queuedImages, 3, r, r])).indices)); // [N·g·g]
-      const per = tk.imageTokens;
-      at = 0;
-      for (const p of queue) {
-        const m = new Map<string, Int32Array>();
-        p.refs.forEach((ref) => m.set(ref, codes.slice(at * per, (at++ + 1) * per)));
-        emit(p, m);
-      }
-      images += queuedImages;
-    } else for (const p of queue) emit(p, new Map());
+      for (const p of queue) for (const px of p.pixels) if (px) all.set(px, (at++) * 3 * r * r);
+      codes = engine.scope(() => Int32Array.from(vq.encode(engine.tensor(all, [queuedImages, 3, r, r])).indices)); // [N·g·g]
+    }
+    let at = 0;
+    for (const p of queue) {
+      const m = new Map<string, Int32Array>();
+      p.refs.forEach((ref, i) => {
+        const key = p.keys[i];
+        let c: Int32Array;
+        if (p.pixels[i]) {
+          c = codes.slice(at * per, (at++ + 1) * per);
+          if (key && !codeCache.has(key) && cachedValues + per <= CODE_CACHE_VALUES) {
+            codeCache.set(key, c);
+            cachedValues += per;
+          }
+        } else {
+          c = codeCache.get(key)!;
+          cacheHits++;
+        }
+        m.set(ref, c);
+      });
+      emit(p, m);
+    }
+    images += queuedImages;
     queue = [];
     queuedImages = 0;
   };
@@ -315,7 +341,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     if (p.refs.length === 0 && queue.length === 0) emit(p, new Map());
     else {
       queue.push(p);
-      queuedImages += p.refs.length;
+      queuedImages += p.pixels.filter((px) => px !== null).length;
       if (queuedImages >= imageBatch) flushQueue();
     }
   };
@@ -329,14 +355,17 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
       const doc = parseDocumentLine(line);
       if (doc.kind === 'chat' && tk.parts.vocab.eot < 0) throw new ChameleonError(`${where}: a chat document, but --model ${tk.dir} has no end-of-turn token`);
       const refs = [...new Set(documentImages(doc))];
-      let pixels: Float32Array[] = [];
+      let pixels: (Float32Array | null)[] = [];
+      let keys: string[] = [];
       if (refs.length > 0) {
         const vq = tk.vq;
         if (!vq) throw new ChameleonError(`${where}: the document has images but --model ${tk.dir} has no image tokenizer (model.vqmodel.* weights)`);
+        const srcs = refs.map((ref) => imageSource(ref, file, where));
+        keys = srcs.map((src) => (typeof src === 'string' ? src : ''));
         const decoded = await Promise.allSettled(
-          refs.map(async (ref) => {
-            const src = imageSource(ref, file, where);
-            return (await preprocessImage(src, vq.cfg.resolution, { name: typeof src === 'string' ? ref : 'data URL image' })).pixels;
+          srcs.map(async (src, i) => {
+            if (typeof src === 'string' && codeCache.has(src)) return null;
+            return (await preprocessImage(src, vq.cfg.resolution, { name: typeof src === 'string' ? refs[i] : 'data URL image' })).pixels;
           }),
         );
         const bad = decoded.find((d) => d.status === 'rejected');
@@ -346,9 +375,9 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
           if (e instanceof ChameleonError) throw new DocumentError(`${where}: ${e.message}`);
           throw e;
         }
-        pixels = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array>).value);
+        pixels = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array | null>).value);
       }
-      return { pending: { doc, kind: DOC_KINDS.indexOf(doc.kind), refs, pixels, where } };
+      return { pending: { doc, kind: DOC_KINDS.indexOf(doc.kind), refs, pixels, keys, where } };
     } catch (e) {
       if (!(e instanceof DocumentError)) throw e;
       return { error: e.message.startsWith(where) ? e.message : `${where}: ${e.message}` };
@@ -381,7 +410,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
           const n = r.lengths[i];
           const tokenized = { tokens: r.tokens.subarray(at, at + n), mask: r.mask.subarray(at, at + n) };
           at += n;
-          await enqueue({ pending: { doc: null, tokenized, kind: r.docKinds[i], refs: [], pixels: [], where } });
+          await enqueue({ pending: { doc: null, tokenized, kind: r.docKinds[i], refs: [], pixels: [], keys: [], where } });
           break;
         }
         case LINE_ERROR:
@@ -474,6 +503,7 @@ export async function buildDataset(engine: Engine, tk: DataTokenizers, opts: Bui
     tokens,
     targetTokens,
     images,
+    imagesReused: cacheHits,
     shards: shards.length,
     skipped,
     skippedReports,
