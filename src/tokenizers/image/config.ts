@@ -83,7 +83,7 @@ export const SMALL_VQGAN: Readonly<VqganConfig> = Object.freeze({
 });
 
 /** The demo model's tokenizer: 64×64 -> 8×8 codes like `small`, with 32 channels at 32² and 64 below (about half the FLOPs). */
-export const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
+const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
   embedDim: 32,
   numEmbeddings: 1024,
   latentChannels: 32,
