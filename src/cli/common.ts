@@ -1,5 +1,5 @@
 // Shared CLI plumbing: creating the engine for a --backend/--threads choice, parsing id lists,
-// and formatting sizes. Option declaration and error reporting are in options.ts.
+// formatting sizes, and where the shipped demo model lives. Option declaration and error reporting are in options.ts.
 
 import { ChameleonError } from '../util/errors.js';
 import { Engine } from '../engine/engine.js';
@@ -7,6 +7,18 @@ import type { Backend } from '../engine/backend.js';
 import { createRefBackend } from '../engine/backends/ref/index.js';
 import { createWasmBackend } from '../engine/backends/wasm/backend.node.js';
 import type { EngineFlags } from './options.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The demo model shipped in the repository (models/demo), found from this file (dist/src/cli/). */
+export const DEMO_MODEL_DIR = fileURLToPath(new URL('../../../models/demo', import.meta.url));
+
+/** `--model` if given, else the shipped demo model; refuses, by path, a demo model that is absent. */
+export function modelDirOrDemo(model: string | undefined): string {
+  if (model !== undefined) return model;
+  if (!existsSync(DEMO_MODEL_DIR)) throw new ChameleonError(`no --model given and the demo model is not at ${DEMO_MODEL_DIR} (npm run train:demo builds it)`);
+  return DEMO_MODEL_DIR;
+}
 
 /** Creates the requested backend (default wasm) and an Engine on it; call close() when done. */
 export async function openEngine(opts: EngineFlags): Promise<{ engine: Engine; backend: Backend; close: () => Promise<void> }> {

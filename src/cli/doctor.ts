@@ -1,7 +1,7 @@
 // `chameleon doctor`: a quick, honest self-check of the compute engine on this machine. It creates
 // the wasm backend (reporting the SIMD variant and threads), checks a GEMM and a softmax against the
 // ref backend, differentiates a small expression, and times a 512³ GEMM. Takes about a second.
-// Also `chameleon start`, which runs it until the demo model ships.
+// Also `chameleon start`: a chat with the shipped demo model, or this check when the model is absent.
 
 import { Engine } from '../engine/engine.js';
 import { createRefBackend } from '../engine/backends/ref/index.js';
@@ -10,6 +10,9 @@ import { backward, ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Command } from 'commander';
 import { threadsOption } from './options.js';
+import { existsSync } from 'node:fs';
+import { runChat } from './chat-command.js';
+import { DEMO_MODEL_DIR } from './common.js';
 
 export interface DoctorOptions {
   json: boolean;
@@ -91,9 +94,10 @@ export function registerDoctorCommands(program: Command): void {
 
   program
     .command('start')
-    .description('the main job: until the demo model ships, the engine self-check (doctor)')
+    .description('the main job: a chat with the shipped demo model (models/demo); without it, the engine self-check (doctor)')
     .action(async () => {
+      if (existsSync(DEMO_MODEL_DIR)) return runChat({});
       await runDoctor({ json: false });
-      console.log("\nNext: `./chameleon init-tiny tiny` writes a random-weight model directory every command runs on; `npm run bench -- kernels` measures GEMM/matvec throughput.");
+      console.log(`\nThe demo model is not at ${DEMO_MODEL_DIR}: \`npm run train:demo\` builds it. Meanwhile \`./chameleon init-tiny tiny\` writes a random-weight model directory every command runs on.`);
     });
 }

@@ -16,6 +16,7 @@ import { IMAGE_MARKER, chatPrompt, completionPrompt, imagePromptSegments } from 
 import { probeImageHead } from '../model/image-head.js';
 import { KV_DTYPE_CHOICES, kvDtypeForModel, type KvDtypeChoice } from '../model/report.js';
 import { openEngine } from './common.js';
+import { conversationHtml, type PagePart } from './answer-page.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
 
 export interface GenerateCliOptions extends EngineFlags {
@@ -61,31 +62,11 @@ const FLAG_OF: Record<string, string> = {
   'image.guidanceImage': '--guidance-image',
 };
 
-interface AnswerPart {
-  kind: 'text' | 'image';
-  text?: string;
-  file?: string;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+type AnswerPart = PagePart;
 
 function pageHtml(prompt: string, inputs: string[], answer: AnswerPart[], meta: Record<string, unknown>): string {
-  const body = answer.map((p) => (p.kind === 'text' ? `<p>${escapeHtml(p.text ?? '').replace(/\n/g, '<br>')}</p>` : `<img src="${escapeHtml(p.file!)}" alt="generated image">`)).join('\n');
-  const ins = inputs.map((f) => `<img class="in" src="${escapeHtml(f)}" alt="input image">`).join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>chameleon-ts answer</title>
-<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;line-height:1.5}
-.prompt{background:#f3f3f3;padding:.8em 1em;border-radius:8px}img{image-rendering:pixelated;width:256px;height:256px;border-radius:6px;margin:.3em}
-img.in{width:128px;height:128px}pre{color:#666;font-size:.8em;white-space:pre-wrap}</style></head>
-<body><h1>chameleon-ts</h1>
-<div class="prompt"><b>Prompt</b><p>${escapeHtml(prompt)}</p>${ins}</div>
-<h2>Answer</h2>
-${body}
-<pre>${escapeHtml(JSON.stringify(meta, null, 2))}</pre>
-</body></html>
-`;
+  const user: PagePart[] = [{ kind: 'text', text: prompt }, ...inputs.map((file): PagePart => ({ kind: 'image', file }))];
+  return conversationHtml('chameleon-ts answer', [{ role: 'user', parts: user }, { role: 'assistant', parts: answer }], meta);
 }
 
 function resolveCliOptions(o: GenerateCliOptions): GenerateOptions {

@@ -5,6 +5,7 @@
 // Errors the user can fix, commander's usage errors included, are one `chameleon:` line, exit code 2.
 
 import { Command } from 'commander';
+import { registerChatCommand } from './chat-command.js';
 import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerGenerateCommand } from './generate-command.js';
@@ -22,6 +23,7 @@ program.name('chameleon').description('Chameleon mixed-modal models in TypeScrip
 registerDoctorCommands(program);
 registerModelCommands(program);
 registerGenerateCommand(program);
+registerChatCommand(program);
 registerImageCommands(program);
 registerTextCommands(program);
 registerPlotCommand(program);
