@@ -12,7 +12,8 @@ import { tokensPerImage } from '../tokenizers/image/config.js';
 import { Vocabulary } from '../tokenizers/vocab.js';
 import { runVqTraining } from '../train/vq-run.node.js';
 import { openEngine } from './common.js';
-import { engineOptions, numberOption, type EngineFlags } from './options.js';
+import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
+import { VQ_RECON_LOSSES, type VqReconLoss } from '../train/vq.js';
 import type { Engine } from '../engine/index.js';
 import type { Vqgan } from '../tokenizers/image/vqgan.js';
 import type { Command } from 'commander';
@@ -109,6 +110,7 @@ export interface TrainVqCliOptions extends EngineFlags {
   evalImages?: number;
   seed: number;
   deadAfter?: number;
+  reconLoss?: VqReconLoss;
   resume?: boolean;
   json?: boolean;
 }
@@ -127,6 +129,7 @@ async function trainVqCommand(opts: TrainVqCliOptions): Promise<void> {
       evalImages: opts.evalImages,
       seed: opts.seed,
       deadAfter: opts.deadAfter,
+      reconLoss: opts.reconLoss,
       resume: opts.resume,
       log: opts.json ? undefined : (l) => console.log(l),
     });
@@ -177,7 +180,7 @@ export function registerImageCommands(program: Command): void {
       .command('vq')
       .description('train a VQGAN image tokenizer preset on a folder (or JSONL) of images')
       .requiredOption('--images <dir|jsonl>', 'folder of images (recursive) or JSONL of {"image": path} lines')
-      .option('--config <preset>', 'chameleon | small | tiny', 'small')
+      .option('--config <preset>', 'chameleon | small | demo | tiny', 'small')
       .addOption(numberOption('--steps <n>', 'training steps (with --resume: the total to reach)', { int: true, min: 1 }, 200))
       .addOption(numberOption('--batch <n>', 'images per step', { int: true, min: 1 }, 8))
       .addOption(numberOption('--lr <x>', 'peak learning rate (default 1e-3; warmup 20 steps, cosine to 10 %)', { min: 0, minExclusive: true }))
@@ -185,6 +188,7 @@ export function registerImageCommands(program: Command): void {
       .addOption(numberOption('--eval-every <k>', 'evaluate (PSNR, codebook usage, sheet) and checkpoint every k steps', { int: true, min: 1 }, 50))
       .addOption(numberOption('--eval-images <n>', 'held-out images (default min(8, 10 % of the data))', { int: true, min: 0 }))
       .addOption(numberOption('--dead-after <m>', 'restart codes unused for m steps (0: never; default 50)', { int: true, min: 0 }))
+      .addOption(choiceOption('--recon-loss <kind>', 'pixel loss: l1 (default), l2, or l1+l2 (the squared term pulls sparse objects on plain backgrounds in early)', VQ_RECON_LOSSES))
       .addOption(numberOption('--seed <n>', 'seed for init, data order and restarts', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
       .option('--resume', 'continue from the checkpoint in --out')
       .option('--json', 'print one JSON summary at the end'),

@@ -13,6 +13,7 @@ import { convertMeta } from '../model/convert.node.js';
 import type { KVDType } from '../model/kv-cache.js';
 import { inspectReport, type InspectReport } from '../model/report.js';
 import { writeTinyModel } from '../model/tiny-model.node.js';
+import { assembleModelDir } from '../model/model-dir.node.js';
 import { openSafetensors } from '../io/safetensors.node.js';
 import { fmtBytes, fmtCount, openEngine, parseIds } from './common.js';
 import { engineOptions, numberOption, type EngineFlags } from './options.js';
@@ -114,7 +115,19 @@ async function initTinyCommand(out: string, opts: EngineFlags & { seed: number; 
   }
 }
 
-/** Adds `parity`, `inspect`, `logits`, `convert` and `init-tiny` to the program. */
+async function assembleCommand(out: string, opts: { tokenizer: string; vq: string; preset: string; seed: number; force?: boolean }): Promise<void> {
+  const { engine, close } = await openEngine({ backend: 'ref' });
+  try {
+    const r = assembleModelDir(engine, out, { tokenizer: opts.tokenizer, vq: opts.vq, preset: opts.preset, seed: opts.seed, force: opts.force });
+    const vq = r.config.vqConfig!;
+    const grid = vq.resolution / 2 ** (vq.channelMultiplier.length - 1);
+    console.log(`wrote ${out}: ${r.files.join(', ')} (vocab ${r.config.vocabSize}, ${vq.resolution}×${vq.resolution} images as ${grid}×${grid} codes, random ${opts.preset} transformer: train it with \`chameleon train lm\`)`);
+  } finally {
+    await close();
+  }
+}
+
+/** Adds `parity`, `inspect`, `logits`, `convert`, `init-tiny` and `assemble` to the program. */
 export function registerModelCommands(program: Command): void {
   engineOptions(
     program
@@ -155,4 +168,14 @@ export function registerModelCommands(program: Command): void {
     .addOption(numberOption('--seed <n>', 'seed of the random weights', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
     .option('--force', 'overwrite a directory that is not empty')
     .action(async (out: string, opts: { seed: number; force?: boolean }) => initTinyCommand(out, opts));
+
+  program
+    .command('assemble <out-dir>')
+    .description('a complete model directory from a trained tokenizer and VQGAN (random transformer weights): what data build and train lm need')
+    .requiredOption('--tokenizer <dir>', '`chameleon train tokenizer --out` directory (tokenizer.json, vocabulary_map.json)')
+    .requiredOption('--vq <dir>', '`chameleon train vq --out` directory (config.json, model.safetensors)')
+    .option('--preset <name>', 'transformer preset of the random language model (tiny | small | ...)', 'small')
+    .addOption(numberOption('--seed <n>', 'seed of the random weights', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
+    .option('--force', 'overwrite a directory that is not empty')
+    .action(async (out: string, opts: { tokenizer: string; vq: string; preset: string; seed: number; force?: boolean }) => assembleCommand(out, opts));
 }

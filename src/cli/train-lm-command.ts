@@ -47,7 +47,7 @@ function withOverrides(cfg: LmRunConfig, o: TrainLmCliOptions): LmRunConfig {
 async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions): Promise<void> {
   if ((o.data === undefined) === (o.syntheticData === undefined)) throw new ChameleonError('give exactly one of --data <dir> and --synthetic-data <seed>');
   const cfg = withOverrides(readLmConfigFile(o.config, task), o);
-  const modelCfg = modelConfigFor(cfg, cfg.model.from ? readConfig(cfg.model.from) : undefined);
+  let modelCfg = modelConfigFor(cfg, cfg.model.from ? readConfig(cfg.model.from) : undefined);
   let source: BatchSource;
   let valSource: (() => BatchSource) | null;
   let imageIds: Int32Array | undefined;
@@ -61,6 +61,11 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions): Promise
     valSource = () => openDataset(o.data!, { ...base, split: 'val' });
     // The dataset's index says which vocabulary made its tokens: it must be the model's.
     const index = ds.info.index;
+    if (index.vocab.size !== modelCfg.vocabSize && !cfg.model.from && cfg.model.vocabSize === undefined) {
+      // A model trained from scratch speaks the dataset's tokenizer: its vocabulary size unless the config names one.
+      cfg.model.vocabSize = index.vocab.size;
+      modelCfg = modelConfigFor(cfg);
+    }
     if (index.vocab.size !== modelCfg.vocabSize) {
       ds.close();
       throw new ChameleonError(

@@ -4,19 +4,13 @@
 // model.safetensors, decoder in vq_decoder.safetensors; 32×32 images -> 4×4 codes). It generates
 // noise, not sense: the point is the layout, exactly as the commands read a real checkpoint.
 
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ChameleonError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
-import { writeSafetensors } from '../io/safetensors.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { trainChameleonTokenizer } from '../tokenizers/chameleon-tokenizer.js';
 import { TINY_VQGAN } from '../tokenizers/image/config.js';
-import { VQ_DECODER_FILE } from '../tokenizers/image/load.node.js';
 import { Vqgan, VQ_CHECKPOINT_PREFIX } from '../tokenizers/image/vqgan.js';
-import { ChameleonModel } from './chameleon.js';
-import { saveChameleon } from './checkpoint.node.js';
-import { DEFAULT_VQ, presetConfig, type ChameleonConfig } from './config.js';
+import { presetConfig } from './config.js';
+import { writeModelDirectory, type ModelDirResult } from './model-dir.node.js';
 
 /** The sentences the tiny tokenizer is trained on (its merges; any text still encodes byte by byte). */
 const TINY_CORPUS: readonly string[] = [
@@ -37,43 +31,17 @@ export interface TinyModelOptions {
   force?: boolean;
 }
 
-export interface TinyModelResult {
-  dir: string;
-  files: string[];
-  config: ChameleonConfig;
-}
-
 /** Builds the tiny model and writes config.json, model.safetensors, vq_decoder.safetensors and tokenizer.json into dir. */
-export function writeTinyModel(engine: Engine, dir: string, opts: TinyModelOptions = {}): TinyModelResult {
+export function writeTinyModel(engine: Engine, dir: string, opts: TinyModelOptions = {}): ModelDirResult {
   const seed = opts.seed ?? 0;
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) throw new ChameleonError(`${dir} already exists and is not empty (pass --force to overwrite)`);
   const codebook = TINY_VQGAN.numEmbeddings;
   // specials + 64 image codes + sentinels/reserved + 256 bytes + a few merges
   const tok = trainChameleonTokenizer(TINY_CORPUS, { codebookSize: codebook, vocabSize: codebook + 4 + 2 + 2 + 256 + 48, minFrequency: 1, progress: null });
-  const base = presetConfig('tiny');
-  const config = {
-    ...base,
-    vocabSize: tok.vocab.size,
-    vocabularyMap: tok.vocab.toVocabularyMap(),
-    vqConfig: { ...DEFAULT_VQ, ...TINY_VQGAN, channelMultiplier: [...TINY_VQGAN.channelMultiplier], attnResolutions: [...TINY_VQGAN.attnResolutions], extra: {} },
-    imageTokenId: null,
-    boiTokenId: null,
-    eoiTokenId: null,
-    warnings: [],
-  } as ChameleonConfig;
   const vq = new Vqgan(engine, TINY_VQGAN, { encoder: true, decoder: true });
   vq.initialize(seed + 1);
-  const encoderSide: TensorToWrite[] = [];
-  const decoderSide: TensorToWrite[] = [];
-  for (const n of vq.store.names()) {
+  const vqTensors: TensorToWrite[] = vq.store.names().map((n) => {
     const t = vq.store.get(n);
-    const entry = { name: VQ_CHECKPOINT_PREFIX + n, dtype: 'f32' as const, shape: [...t.shape], data: Float32Array.from(t.data as Float32Array) };
-    (n.startsWith('decoder.') ? decoderSide : encoderSide).push(entry);
-  }
-  mkdirSync(dir, { recursive: true });
-  const model = ChameleonModel.create(engine, config, seed);
-  saveChameleon(model, dir, { extraTensors: encoderSide });
-  writeSafetensors(join(dir, VQ_DECODER_FILE), decoderSide);
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
-  return { dir, files: ['config.json', 'model.safetensors', VQ_DECODER_FILE, 'tokenizer.json'], config };
+    return { name: VQ_CHECKPOINT_PREFIX + n, dtype: 'f32' as const, shape: [...t.shape], data: Float32Array.from(t.data as Float32Array) };
+  });
+  return writeModelDirectory(engine, dir, { config: presetConfig('tiny'), tokenizerJson: tok.json, vocabularyMap: tok.vocab.toVocabularyMap(), vq: TINY_VQGAN, vqTensors, seed }, { force: opts.force });
 }

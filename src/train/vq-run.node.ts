@@ -137,7 +137,7 @@ export async function runVqTraining(engine: Engine, opts: VqRunOptions): Promise
   const vq = new Vqgan(engine, cfg, { encoder: true, decoder: true });
   const trainOpts: Partial<VqTrainOptions> = { seed, totalSteps: opts.totalSteps ?? opts.steps };
   for (const k of Object.keys(DEFAULT_VQ_TRAIN) as (keyof VqTrainOptions)[]) {
-    if (opts[k] !== undefined && k !== 'seed' && k !== 'totalSteps') trainOpts[k] = opts[k];
+    if (opts[k] !== undefined && k !== 'seed' && k !== 'totalSteps') (trainOpts as Record<string, unknown>)[k] = opts[k];
   }
   let trainer: VqTrainer;
   const sampler = new BatchSampler(train.length, seed);

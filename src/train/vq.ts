@@ -29,8 +29,17 @@ export interface VqTrainOptions {
   usageWindow: number;
   /** Recent encoder outputs kept as restart candidates. */
   reservoirSize: number;
+  /**
+   * Pixel loss: l1 (taming's), l2 (mean squared error), or their sum. L1's optimum per pixel is the
+   * median, so on images that are mostly background an undertrained decoder can sit at "all
+   * background"; the squared term's gradient grows with the error and pulls sparse objects in early.
+   */
+  reconLoss: VqReconLoss;
   seed: number;
 }
+
+export type VqReconLoss = 'l1' | 'l2' | 'l1+l2';
+export const VQ_RECON_LOSSES: readonly VqReconLoss[] = ['l1', 'l2', 'l1+l2'];
 
 export const DEFAULT_VQ_TRAIN: Readonly<VqTrainOptions> = Object.freeze({
   lr: 1e-3,
@@ -43,6 +52,7 @@ export const DEFAULT_VQ_TRAIN: Readonly<VqTrainOptions> = Object.freeze({
   deadAfter: 50,
   usageWindow: 50,
   reservoirSize: 4096,
+  reconLoss: 'l1',
   seed: 0,
 });
 
@@ -182,7 +192,7 @@ export class VqTrainer {
 
   /**
    * One optimisation step on a batch of pre-processed images ([b, 3, R, R] values in [−1, 1]):
-   * loss = mean|x̂ − x| + mean‖e − sg(z)‖² + β·mean‖sg(e) − z‖², then clip, AdamW, usage, restarts.
+   * loss = pixel loss (mean|x̂ − x| and/or mean (x̂ − x)²) + mean‖e − sg(z)‖² + β·mean‖sg(e) − z‖², then clip, AdamW, usage, restarts.
    */
   trainStep(batch: Float32Array, b: number): StepStats {
     const e = this.engine;
@@ -195,7 +205,11 @@ export class VqTrainer {
       const z = this.vq.encodeLatent(x, { dropoutSeed });
       const st = quantizeStraightThrough(z, this.vq.codebook, { beta: this.opts.beta });
       const recon = this.vq.decodeLatent(st.quantized, { dropoutSeed });
-      const reconLoss = ops.mean(ops.abs(ops.sub(recon, x)));
+      const diff = ops.sub(recon, x); // [B, 3, R, R]
+      const l1 = (): Tensor => ops.mean(ops.abs(diff));
+      const l2 = (): Tensor => ops.mean(ops.mul(diff, diff));
+      const kind = this.opts.reconLoss;
+      const reconLoss = kind === 'l1' ? l1() : kind === 'l2' ? l2() : ops.add(l1(), l2());
       const loss = ops.add(reconLoss, st.loss);
       zeroGrad(this.params);
       backward(loss);

@@ -54,7 +54,9 @@ test('data build -> train lm --data -> export -> generate -> plot', () => {
 });
 
 test('a model vocabulary other than the dataset\'s is refused by name, before training', () => {
-  const r = run(['train', 'lm', '--config', 'tiny', '--data', join(root, 'data'), '--out', join(root, 'bad'), '--no-progress']);
+  const wrong = join(root, 'wrong-vocab.json');
+  writeFileSync(wrong, JSON.stringify({ preset: 'tiny', model: { vocabSize: 512 } }));
+  const r = run(['train', 'lm', '--config', wrong, '--data', join(root, 'data'), '--out', join(root, 'bad'), '--no-progress']);
   assert.equal(r.code, 2);
   const err = r.err.trim().split('\n');
   assert.equal(err.length, 1, r.err);
