@@ -47,12 +47,12 @@ export function openEmojiSource(): EmojiSource {
 }
 
 /** Path of an entry's 64-pixel PNG inside the package. */
-export function emojiImagePath(src: EmojiSource, image: string): string {
+function emojiImagePath(src: EmojiSource, image: string): string {
   return join(src.dir, 'img', 'google', String(EMOJI_SIDE), image);
 }
 
 /** Reads an entry's PNG as straight-alpha RGBA, checking its size. */
-export async function readEmojiRgba(src: EmojiSource, image: string): Promise<RgbaImage> {
+async function readEmojiRgba(src: EmojiSource, image: string): Promise<RgbaImage> {
   const path = emojiImagePath(src, image);
   if (!existsSync(path)) throw new FormatError(`${path}: the package has no 64-pixel image of this emoji`);
   const { data, info } = await sharp(path).ensureAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -14,9 +14,9 @@ import { EMOJI_PACKAGE, EMOJI_SIDE, loadEmojiCatalogue, onWhite, rgbToPng, type 
 import { PHRASINGS, TEST_PROMPTS, planEmojiWorld, type EmojiWorldOptions, type EmojiWorldPlan } from './world.js';
 
 /** Licence of the artwork, as the model card quotes it. */
-export const EMOJI_ARTWORK_LICENSE = 'Noto Emoji images (Google), Apache License 2.0, via the emoji-datasource-google npm package (MIT, data and packaging)';
+const EMOJI_ARTWORK_LICENSE = 'Noto Emoji images (Google), Apache License 2.0, via the emoji-datasource-google npm package (MIT, data and packaging)';
 
-export const MANIFEST_FORMAT = 'chameleon-ts/emoji-world';
+const MANIFEST_FORMAT = 'chameleon-ts/emoji-world';
 
 export interface BuildEmojiWorldOptions extends EmojiWorldOptions {
   out: string;
