@@ -92,6 +92,12 @@ test('world emoji writes images, three JSONL files and the manifest; --json summ
   for (const f of ['train.jsonl', 'val.jsonl', 'test.jsonl', 'manifest.json']) assert.ok(existsSync(join(world, f)), f);
   assert.equal(readdirSync(join(world, 'img')).length, s.images);
   assert.equal(readFileSync(join(world, 'train.jsonl'), 'utf8').trim().split('\n').length, s.documents.train);
+  // chameleon data build takes the documents as they are: none skipped, one image per image reference.
+  const built = cli(['data', 'build', join(world, 'train.jsonl'), '--model', model, '--out', join(root, 'data'), '--val-fraction', '0', '--json', '--workers', '0']);
+  assert.equal(built.code, 0, built.err);
+  const d = JSON.parse(built.out) as { documents: number; skipped: number; images: number; byKind: Record<string, number> };
+  assert.deepEqual([d.documents, d.skipped, d.images], [s.documents.train, 0, s.documents.train]);
+  assert.deepEqual(d.byKind, { caption: 4 * 22, chat: 4 * 22 });
 });
 
 test('eval emoji on a random 64×64-VQ model: JSON keys and ranges, drawings written', () => {

@@ -1,7 +1,7 @@
 // `chameleon world emoji` as a library call: plans the world (world.ts), renders every planned image
 // from the package's artwork (placement, then white background) into img/*.png, and writes
-// train/val/test.jsonl and manifest.json (catalogue, splits, test prompts with expected answers)
-// into the output directory, with a progress bar. Also reloads a world's plan for the evaluator.
+// train/val/test.jsonl, manifest.json (catalogue, splits, test prompts with expected answers) and a
+// contact sheet into the output directory, with a progress bar. Also reloads a plan for the evaluator.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { ChameleonError, FormatError } from '../../util/errors.js';
 import { ProgressBar, type ProgressStream } from '../../util/progress.js';
 import type { EmojiEntry } from './catalogue.js';
 import { EmojiMatcher } from './matcher.js';
-import { placeRgba, type Placement, type RgbaImage, type RgbImage } from './pixels.js';
+import { contactSheet, placeRgba, type Placement, type RgbaImage, type RgbImage } from './pixels.js';
 import { EMOJI_PACKAGE, EMOJI_SIDE, loadEmojiCatalogue, onWhite, rgbToPng, type EmojiCatalogue } from './source.node.js';
 import { PHRASINGS, TEST_PROMPTS, planEmojiWorld, type EmojiWorldOptions, type EmojiWorldPlan } from './world.js';
 
@@ -77,7 +77,7 @@ export async function buildEmojiWorld(opts: BuildEmojiWorldOptions): Promise<Emo
   const out = resolve(opts.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     if (!opts.overwrite) throw new ChameleonError(`${out} already exists and is not empty (pass --overwrite to replace it)`);
-    for (const f of ['img', 'train.jsonl', 'val.jsonl', 'test.jsonl', 'manifest.json']) rmSync(join(out, f), { recursive: true, force: true });
+    for (const f of ['img', 'train.jsonl', 'val.jsonl', 'test.jsonl', 'manifest.json', 'contact.png']) rmSync(join(out, f), { recursive: true, force: true });
   }
   const catalogue = await loadEmojiCatalogue();
   const plan = planEmojiWorld(catalogue.entries, opts);
@@ -88,6 +88,9 @@ export async function buildEmojiWorld(opts: BuildEmojiWorldOptions): Promise<Emo
     bar.tick();
   }
   bar.finish();
+  // contact.png: every emoji of the world as the model sees it, training ones first, 20 per row.
+  const sheet = [...plan.train, ...plan.heldout].map((e) => onWhite(catalogue.artwork.get(e.id)!));
+  writeAtomic(join(out, 'contact.png'), await rgbToPng(contactSheet(sheet, Math.min(20, sheet.length))));
   const jsonl = (docs: readonly unknown[]): string => docs.map((d) => JSON.stringify(d)).join('\n') + '\n';
   writeAtomic(join(out, 'train.jsonl'), jsonl(plan.trainDocuments));
   writeAtomic(join(out, 'val.jsonl'), jsonl(plan.valDocuments));
