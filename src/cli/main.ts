@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { registerChatCommand } from './chat-command.js';
 import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
+import { registerEvalEmoji, registerWorldEmoji } from './emoji-commands.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
 import { registerLabCommands } from './lab-command.js';
@@ -30,6 +31,11 @@ registerPlotCommand(program);
 registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
+// The `world` (datasets of the demo) and `eval` (evaluators) groups; each domain adds a subcommand.
+const world = program.commands.find((c) => c.name() === 'world') ?? program.command('world').description('write the demo\'s synthetic and artwork datasets (images + JSONL for data build)');
+const evalGroup = program.commands.find((c) => c.name() === 'eval') ?? program.command('eval').description('score a trained model on a world\'s test prompts');
+registerWorldEmoji(world);
+registerEvalEmoji(evalGroup);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
