@@ -111,6 +111,8 @@ export interface TrainVqCliOptions extends EngineFlags {
   seed: number;
   deadAfter?: number;
   reconLoss?: VqReconLoss;
+  codebookUpdate?: 'gradient' | 'ema';
+  emaDecay?: number;
   resume?: boolean;
   json?: boolean;
 }
@@ -130,6 +132,8 @@ async function trainVqCommand(opts: TrainVqCliOptions): Promise<void> {
       seed: opts.seed,
       deadAfter: opts.deadAfter,
       reconLoss: opts.reconLoss,
+      codebookUpdate: opts.codebookUpdate,
+      emaDecay: opts.emaDecay,
       resume: opts.resume,
       log: opts.json ? undefined : (l) => console.log(l),
     });
@@ -189,6 +193,8 @@ export function registerImageCommands(program: Command): void {
       .addOption(numberOption('--eval-images <n>', 'held-out images (default min(8, 10 % of the data))', { int: true, min: 0 }))
       .addOption(numberOption('--dead-after <m>', 'restart codes unused for m steps (0: never; default 50)', { int: true, min: 0 }))
       .addOption(choiceOption('--recon-loss <kind>', 'pixel loss: l1 (default), l2, or l1+l2 (the squared term pulls sparse objects on plain backgrounds in early)', VQ_RECON_LOSSES))
+      .addOption(choiceOption('--codebook-update <how>', 'codebook learning: gradient (codebook loss + AdamW, default) or ema (running means of the assigned latents, VQ-VAE-2)', ['gradient', 'ema'] as const))
+      .addOption(numberOption('--ema-decay <g>', 'decay of the EMA codebook statistics (default 0.99)', { min: 0, max: 0.9999, minExclusive: true }))
       .addOption(numberOption('--seed <n>', 'seed for init, data order and restarts', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
       .option('--resume', 'continue from the checkpoint in --out')
       .option('--json', 'print one JSON summary at the end'),

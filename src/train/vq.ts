@@ -35,6 +35,14 @@ export interface VqTrainOptions {
    * background"; the squared term's gradient grows with the error and pulls sparse objects in early.
    */
   reconLoss: VqReconLoss;
+  /**
+   * How the codebook learns: 'gradient' (the codebook loss ‖e − sg(z)‖², AdamW) or 'ema' (VQ-VAE-2's
+   * exponential moving averages: each code moves to the running mean of the latents assigned to it,
+   * decay `emaDecay`; no codebook loss, the commitment term still trains the encoder). EMA finds
+   * rarely-used codes' clusters far sooner; the saved model is the same either way.
+   */
+  codebookUpdate: 'gradient' | 'ema';
+  emaDecay: number;
   seed: number;
 }
 
@@ -53,6 +61,8 @@ export const DEFAULT_VQ_TRAIN: Readonly<VqTrainOptions> = Object.freeze({
   usageWindow: 50,
   reservoirSize: 4096,
   reconLoss: 'l1',
+  codebookUpdate: 'gradient',
+  emaDecay: 0.99,
   seed: 0,
 });
 
@@ -173,6 +183,9 @@ export class VqTrainer {
   private reservoirFill = 0;
   private reservoirNext = 0;
   private readonly codebookIndex: number;
+  /** EMA codebook statistics: assignments n_k [K] and latent sums m_k [K, D] (empty in gradient mode). */
+  private readonly emaCount: Float32Array;
+  private readonly emaSum: Float32Array;
 
   constructor(
     readonly engine: Engine,
@@ -181,13 +194,21 @@ export class VqTrainer {
   ) {
     if (!vq.encoder || !vq.decoder) throw new ChameleonError('VqTrainer: the VQGAN needs both encoder and decoder to train');
     this.opts = { ...DEFAULT_VQ_TRAIN, ...opts };
-    this.params = vq.store.trainable();
+    if (this.opts.codebookUpdate !== 'gradient' && this.opts.codebookUpdate !== 'ema') throw new ChameleonError(`codebookUpdate must be gradient or ema, got ${String(this.opts.codebookUpdate)}`);
+    if (!(this.opts.emaDecay > 0 && this.opts.emaDecay < 1)) throw new ChameleonError(`emaDecay must be in (0, 1), got ${this.opts.emaDecay}`);
+    const ema = this.opts.codebookUpdate === 'ema';
+    this.params = vq.store.trainable().filter((t) => !ema || t !== vq.codebook);
+    if (ema) vq.codebook.requiresGrad = false; // moved by emaUpdate, not by gradients
     this.optimizer = new AdamW(this.params, { lr: this.opts.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: this.opts.weightDecay });
     this.usage = new CodeUsage(vq.cfg.numEmbeddings, this.opts.usageWindow);
     this.rng = new Rng(this.opts.seed ^ 0x5eed);
     this.reservoir = new Float32Array(this.opts.reservoirSize * vq.cfg.embedDim);
     this.codebookIndex = this.params.indexOf(vq.codebook);
-    if (this.codebookIndex < 0) throw new ChameleonError('VqTrainer: the codebook is not a trainable parameter');
+    if (this.codebookIndex < 0 && !ema) throw new ChameleonError('VqTrainer: the codebook is not a trainable parameter');
+    const K = vq.cfg.numEmbeddings;
+    // EMA statistics start as one assignment at the code itself, so e = m / n is the initial codebook.
+    this.emaCount = new Float32Array(ema ? K : 0).fill(1);
+    this.emaSum = ema ? Float32Array.from(vq.codebook.f32()) : new Float32Array(0);
   }
 
   /**
@@ -215,6 +236,7 @@ export class VqTrainer {
       backward(loss);
       const gradNorm = clipGradNorm(this.params, this.opts.clipNorm);
       this.optimizer.update(lr);
+      if (this.opts.codebookUpdate === 'ema') this.emaUpdate(z, st.indices);
       this.remember(z);
       return {
         loss: loss.item(),
@@ -230,6 +252,37 @@ export class VqTrainer {
     this.usage.record(this.step, out.indices);
     const restarted = this.opts.deadAfter > 0 ? this.restartDeadCodes() : 0;
     return { step: this.step, loss: out.loss, recon: out.recon, codebook: out.codebook, commitment: out.commitment, gradNorm: out.gradNorm, lr, restarted };
+  }
+
+  /**
+   * One EMA step of the codebook: n_k ← γ·n_k + (1 − γ)·count_k, m_k ← γ·m_k + (1 − γ)·Σ z assigned
+   * to k, e_k = m_k / n_k (codes assigned nothing keep e_k: both decay by γ). z is [B, D, h, w].
+   */
+  private emaUpdate(z: Tensor, indices: ArrayLike<number>): void {
+    const [b, d, h, w] = z.shape;
+    const hw = h * w;
+    const K = this.vq.cfg.numEmbeddings;
+    const g = this.opts.emaDecay;
+    const zd = z.toFloat32();
+    const count = new Float64Array(K);
+    const sum = new Float64Array(K * d);
+    for (let n = 0; n < b; n++) {
+      for (let p = 0; p < hw; p++) {
+        const k = indices[n * hw + p];
+        count[k]++;
+        for (let c = 0; c < d; c++) sum[k * d + c] += zd[(n * d + c) * hw + p];
+      }
+    }
+    const cb = this.vq.codebook.f32();
+    for (let k = 0; k < K; k++) {
+      const nk = g * this.emaCount[k] + (1 - g) * count[k];
+      this.emaCount[k] = nk;
+      for (let c = 0; c < d; c++) {
+        const m = g * this.emaSum[k * d + c] + (1 - g) * sum[k * d + c];
+        this.emaSum[k * d + c] = m;
+        cb[k * d + c] = m / Math.max(nk, 1e-12);
+      }
+    }
   }
 
   /** Copies the latent vectors z [B, D, g, g] into the reservoir ring (oldest overwritten). */
@@ -260,14 +313,21 @@ export class VqTrainer {
     if (dead.length === 0) return 0;
     const d = this.vq.cfg.embedDim;
     const cb = this.vq.codebook.data as Float32Array;
+    const ema = this.opts.codebookUpdate === 'ema';
     const { m, v } = this.optimizer.state();
-    const md = m[this.codebookIndex].data as Float32Array;
-    const vd = v[this.codebookIndex].data as Float32Array;
+    const md = ema ? null : (m[this.codebookIndex].data as Float32Array);
+    const vd = ema ? null : (v[this.codebookIndex].data as Float32Array);
     for (const k of dead) {
       const j = this.rng.int(this.reservoirFill);
       cb.set(this.reservoir.subarray(j * d, (j + 1) * d), k * d);
-      md.fill(0, k * d, (k + 1) * d);
-      vd.fill(0, k * d, (k + 1) * d);
+      if (ema) {
+        // The restarted code's statistics: one assignment at its new vector.
+        this.emaCount[k] = 1;
+        this.emaSum.set(this.reservoir.subarray(j * d, (j + 1) * d), k * d);
+      } else {
+        md!.fill(0, k * d, (k + 1) * d);
+        vd!.fill(0, k * d, (k + 1) * d);
+      }
       this.usage.lastUsed[k] = this.step;
     }
     return dead.length;
@@ -281,6 +341,10 @@ export class VqTrainer {
     tensors.push({ name: 'usage.window_codes', dtype: 'i32', shape: [win.codes.length], data: win.codes });
     tensors.push({ name: 'usage.window_lengths', dtype: 'i32', shape: [win.lengths.length], data: win.lengths });
     tensors.push({ name: 'reservoir', dtype: 'f32', shape: [this.opts.reservoirSize, this.vq.cfg.embedDim], data: this.reservoir });
+    if (this.opts.codebookUpdate === 'ema') {
+      tensors.push({ name: 'ema.count', dtype: 'f32', shape: [this.emaCount.length], data: this.emaCount });
+      tensors.push({ name: 'ema.sum', dtype: 'f32', shape: [this.emaCount.length, this.vq.cfg.embedDim], data: this.emaSum });
+    }
     return {
       tensors,
       meta: {
@@ -301,6 +365,10 @@ export class VqTrainer {
     const res = get('reservoir');
     if (res.length !== this.reservoir.length) throw new ChameleonError(`trainer state: reservoir has ${res.length} values, expected ${this.reservoir.length} (--reservoir changed?)`);
     this.reservoir.set(res);
+    if (this.opts.codebookUpdate === 'ema') {
+      this.emaCount.set(get('ema.count'));
+      this.emaSum.set(get('ema.sum'));
+    }
     this.step = meta.step;
     this.optimizer.step = meta.optimizerStep;
     this.rng.setState(meta.rng);
