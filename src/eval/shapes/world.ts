@@ -153,11 +153,14 @@ export const TEST_PER_MILLE = 50;
  * The split of a content key: anything with a held-out combination is test; otherwise a hash of the
  * key decides, so the same scene or prompt is in the same split in every world of this generator.
  */
-export function splitOf(key: string, heldOut: boolean): Split {
+export function splitOf(key: string, heldOut: boolean, testPerMille = TEST_PER_MILLE): Split {
   if (heldOut) return 'test';
   const m = hashString(key) % 1000;
-  return m < TEST_PER_MILLE ? 'test' : m < TEST_PER_MILLE + VAL_PER_MILLE ? 'val' : 'train';
+  return m < testPerMille ? 'test' : m < testPerMille + VAL_PER_MILLE ? 'val' : 'train';
 }
+
+/** Safety prompts (a small space of phrasings) keep more of their distinct texts for the test split. */
+export const SAFETY_TEST_PER_MILLE = 150;
 
 /** Row 0-2 and column 0-2 of a cell. */
 export function rowCol(cell: number): { row: number; col: number } {
