@@ -15,6 +15,7 @@ import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 import { registerTrainLmCommands } from './train-lm-command.js';
+import { registerWorldCommands } from './world-command.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -28,6 +29,7 @@ registerPlotCommand(program);
 registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
+registerWorldCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));

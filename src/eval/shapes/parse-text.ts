@@ -50,9 +50,16 @@ export interface Mention {
   cell: number | null;
 }
 
-/** Every shape word of a text with the attributes around it, in order ("a small red star at the top left, ..."). */
+/**
+ * Every shape word of a text with the attributes around it, in order ("a small red star at the top
+ * left, ..."); colour, size and position words count only within the shape's own sentence.
+ */
 export function parseMentions(text: string): Mention[] {
-  const ws = words(text);
+  return text.split(/[.!?\n]+/).flatMap(sentenceMentions);
+}
+
+function sentenceMentions(sentence: string): Mention[] {
+  const ws = words(sentence);
   const at: number[] = [];
   ws.forEach((w, i) => {
     if (shapeWord(w)) at.push(i);
