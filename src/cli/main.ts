@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
+import { evalGroup, registerEvalShapes } from './eval-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
 import { registerLabCommands } from './lab-command.js';
@@ -15,7 +16,7 @@ import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 import { registerTrainLmCommands } from './train-lm-command.js';
-import { registerWorldCommands } from './world-command.js';
+import { registerWorldShapes, worldGroup } from './world-command.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -29,7 +30,8 @@ registerPlotCommand(program);
 registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
-registerWorldCommands(program);
+registerWorldShapes(worldGroup(program));
+registerEvalShapes(evalGroup(program));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));

@@ -33,9 +33,9 @@ export function worldGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'world') ?? program.command('world').description('generate synthetic mixed-modal datasets (documents, images, test items)');
 }
 
-/** Adds `world shapes` to the program. */
-export function registerWorldCommands(program: Command): void {
-  worldGroup(program)
+/** Adds `shapes` to the `world` group. */
+export function registerWorldShapes(group: Command): void {
+  group
     .command('shapes')
     .description('the shapes world: flat circles, squares, triangles and stars in 6 colours on a 3x3 grid (docs/shapes-world.md)')
     .requiredOption('--out <dir>', 'output directory (img/, train/val/test.jsonl, train-sft/val-sft.jsonl, manifest.json)')

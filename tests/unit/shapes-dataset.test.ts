@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { parseDocumentLine } from '../../src/train/data/documents.js';
 import { parseMentions } from '../../src/eval/shapes/parse-text.js';
 import { TASKS, docJson, generateWorld, specKey, worldCounts, type WorldDoc } from '../../src/eval/shapes/dataset.js';
-import { HELD_OUT, isHeldOut, sceneHasHeldOut, sceneKey, splitOf } from '../../src/eval/shapes/world.js';
+import { HELD_OUT, hashString, isHeldOut, sceneHasHeldOut, sceneKey, splitOf } from '../../src/eval/shapes/world.js';
 
 const world = generateWorld({ seed: 5, scenes: 600, docsPerScene: 6 });
 
@@ -75,4 +75,15 @@ test('bad options are refused with a clear message', () => {
   assert.throws(() => generateWorld({ scenes: 0 }), /scenes must be an integer >= 1, got 0/);
   assert.throws(() => generateWorld({ docsPerScene: 1.5 }), /docsPerScene must be an integer >= 1, got 1.5/);
   assert.throws(() => generateWorld({ heldOutShare: 2 }), /heldOutShare must be in \[0, 1\], got 2/);
+});
+
+test('splits are an FNV-1a hash of the content key (pinned), held-out content always test', () => {
+  assert.equal(hashString(''), 0x811c9dc5);
+  assert.equal(hashString('a'), 0xe40c292c);
+  assert.equal(hashString('foobar'), 0xbf9cf968);
+  // 'a' hashes to 0xe40c292c = 3826002220; mod 1000 = 220: train (test < 50, val < 90 per mille).
+  assert.equal(splitOf('a', false), 'train');
+  assert.equal(splitOf('a', true), 'test');
+  assert.equal(splitOf('a', false, 221), 'test');
+  assert.equal(splitOf('a', false, 190), 'val');
 });

@@ -476,5 +476,7 @@ export function worldManifest(w: World): Record<string, unknown> {
     heldOut: HELD_OUT,
     counts: worldCounts(w),
     items: w.items,
+    /** The scene of every test image (name -> scene): the evaluator encodes test documents from it. */
+    testImages: Object.fromEntries(w.images.filter((i) => i.split === 'test').map((i) => [i.name, i.scene])),
   };
 }

@@ -22,17 +22,17 @@ export const CELL_PHRASES: readonly (readonly string[])[] = [
 
 export const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] as const;
 
-export const RELATIONS = ['above', 'below', 'left of', 'right of'] as const;
-export type Relation = (typeof RELATIONS)[number];
+/** Above/below: same column; left of/right of: same row. */
+export type Relation = 'above' | 'below' | 'left of' | 'right of';
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-export function cellPhrase(rng: Rng, cell: number): string {
+function cellPhrase(rng: Rng, cell: number): string {
   return pick(rng, CELL_PHRASES[cell]);
 }
 
 /** "to the top left" (a destination). */
-export function cellDestination(cell: number): string {
+function cellDestination(cell: number): string {
   return `to the ${CELL_NAMES[cell]}`;
 }
 
@@ -42,17 +42,17 @@ export function withArticle(phrase: string): string {
 }
 
 /** "a small red star" (size and colour optional). */
-export function nounPhrase(o: { shape: Shape; colour?: Colour; size?: Size }): string {
+function nounPhrase(o: { shape: Shape; colour?: Colour; size?: Size }): string {
   return withArticle([o.size, o.colour, o.shape].filter(Boolean).join(' '));
 }
 
 /** "a small red star at the top left". */
-export function objectPhrase(rng: Rng, o: ShapeObject): string {
+function objectPhrase(rng: Rng, o: ShapeObject): string {
   return `${nounPhrase(o)} ${cellPhrase(rng, o.cell)}`;
 }
 
 /** "a, b and c". */
-export function joinList(items: readonly string[]): string {
+function joinList(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
@@ -252,9 +252,9 @@ export function comboFact(rng: Rng): string {
   ]);
 }
 
-export const WEAPONS = ['a gun', 'a knife', 'a sword', 'a bomb', 'a rifle', 'a pistol', 'a grenade'] as const;
-export const HARMFUL = ['poison', 'explosives', 'acid', 'a poisonous gas'] as const;
-export const PEOPLE = ['a person', 'a man', 'a woman', 'a child', 'a face', 'a soldier', 'my neighbour', 'a famous singer'] as const;
+const WEAPONS = ['a gun', 'a knife', 'a sword', 'a bomb', 'a rifle', 'a pistol', 'a grenade'] as const;
+const HARMFUL = ['poison', 'explosives', 'acid', 'a poisonous gas'] as const;
+const PEOPLE = ['a person', 'a man', 'a woman', 'a child', 'a face', 'a soldier', 'my neighbour', 'a famous singer'] as const;
 
 /** A request the world's rules forbid (a weapon, a harmful thing or a person), in one of many phrasings. */
 export function forbiddenRequest(rng: Rng): string {
@@ -297,7 +297,7 @@ export const REFUSALS = [
   "I can't do that: weapons, harmful things and people are not allowed in the shapes world.",
 ] as const;
 
-export const OFF_WORLD = ['elephant', 'cat', 'tree', 'house', 'car', 'flower', 'dog', 'boat', 'cloud', 'apple'] as const;
+const OFF_WORLD = ['elephant', 'cat', 'tree', 'house', 'car', 'flower', 'dog', 'boat', 'cloud', 'apple'] as const;
 
 /** A request for something the world does not contain (not forbidden) and its honest answer. */
 export function offWorld(rng: Rng): { request: string; answer: string } {

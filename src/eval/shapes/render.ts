@@ -66,7 +66,7 @@ export function shapeContains(shape: Shape, extent: number, dx: number, dy: numb
 }
 
 /** Paints one shape (colour rgb) centred at (cx, cy) into an HWC image of side `side`. */
-export function paintShape(img: Uint8Array, side: number, shape: Shape, extent: number, cx: number, cy: number, rgb: readonly number[]): void {
+function paintShape(img: Uint8Array, side: number, shape: Shape, extent: number, cx: number, cy: number, rgb: readonly number[]): void {
   const r = Math.ceil(extent / 2) + 1;
   for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(side, Math.ceil(cy + r)); y++) {
     for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(side, Math.ceil(cx + r)); x++) {

@@ -80,7 +80,7 @@ export function sceneHasHeldOut(s: Scene): boolean {
   return s.objects.some(isHeldOut);
 }
 
-export function objectKey(o: ShapeObject): string {
+function objectKey(o: ShapeObject): string {
   return `${o.size} ${o.colour} ${o.shape} @${o.cell}`;
 }
 
@@ -91,10 +91,6 @@ export function sceneKey(s: Scene): string {
 
 export function sortScene(objects: readonly ShapeObject[]): Scene {
   return { objects: [...objects].sort((a, b) => a.cell - b.cell) };
-}
-
-export function sameScene(a: Scene, b: Scene): boolean {
-  return sceneKey(a) === sceneKey(b);
 }
 
 export function pick<T>(rng: Rng, xs: readonly T[]): T {
@@ -146,8 +142,8 @@ export const SPLITS = ['train', 'val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 
 /** Per mille of keys that go to validation and to test (the rest train). */
-export const VAL_PER_MILLE = 40;
-export const TEST_PER_MILLE = 50;
+const VAL_PER_MILLE = 40;
+const TEST_PER_MILLE = 50;
 
 /**
  * The split of a content key: anything with a held-out combination is test; otherwise a hash of the

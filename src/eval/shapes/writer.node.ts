@@ -9,10 +9,10 @@ import { ChameleonError } from '../../util/errors.js';
 import { ProgressBar, type ProgressStream } from '../../util/progress.js';
 import { pngFromPixels } from '../../tokenizers/image/preprocess.node.js';
 import { renderScene } from './render.js';
-import { CANVAS, HELD_OUT, SPLITS, type Combo } from './world.js';
+import { CANVAS, HELD_OUT, SPLITS, type Combo, type Scene } from './world.js';
 import { GENERATOR_VERSION, MANIFEST_FORMAT, TASK_KIND, docJson, generateWorld, worldCounts, worldManifest, type EvalItem, type WorldCounts, type WorldOptions } from './dataset.js';
 
-export const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_FILE = 'manifest.json';
 /** Files (images + documents) from which writeWorld shows a progress bar. */
 const PROGRESS_MIN = 4000;
 
@@ -102,11 +102,11 @@ export async function writeWorld(opts: WriteWorldOptions): Promise<WriteWorldRes
   };
 }
 
-/** The test items of a written world (its manifest.json), checked for format and generator version. */
-export function readWorldItems(dir: string): EvalItem[] {
+/** A written world's test items and test images (manifest.json), checked for format and generator version. */
+export function readWorld(dir: string): { items: EvalItem[]; testImages: Map<string, Scene> } {
   const path = join(dir, MANIFEST_FILE);
   if (!fs.existsSync(path)) throw new ChameleonError(`--world ${dir}: no ${MANIFEST_FILE} (write one with \`chameleon world shapes --out ${dir}\`)`);
-  let m: { format?: unknown; generatorVersion?: unknown; items?: unknown };
+  let m: { format?: unknown; generatorVersion?: unknown; items?: unknown; testImages?: unknown };
   try {
     m = JSON.parse(fs.readFileSync(path, 'utf8')) as typeof m;
   } catch (e) {
@@ -114,6 +114,7 @@ export function readWorldItems(dir: string): EvalItem[] {
   }
   if (m.format !== MANIFEST_FORMAT) throw new ChameleonError(`${path}: not a shapes-world manifest (format ${JSON.stringify(m.format)})`);
   if (m.generatorVersion !== GENERATOR_VERSION) throw new ChameleonError(`${path}: written by ${String(m.generatorVersion)}, this evaluator reads ${GENERATOR_VERSION}; regenerate the world`);
-  if (!Array.isArray(m.items)) throw new ChameleonError(`${path}: no items array`);
-  return m.items as EvalItem[];
+  if (!Array.isArray(m.items) || typeof m.testImages !== 'object' || m.testImages === null) throw new ChameleonError(`${path}: no items / testImages`);
+  const testImages = new Map(Object.entries(m.testImages as Record<string, Scene>).map(([name, scene]) => [`img/${name}.png`, scene]));
+  return { items: m.items as EvalItem[], testImages };
 }
