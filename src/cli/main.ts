@@ -9,6 +9,7 @@ import { registerChatCommand } from './chat-command.js';
 import { registerDataCommands } from './data-command.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerEvalEmoji, registerWorldEmoji } from './emoji-commands.js';
+import { evalGroup, registerEvalShapes } from './eval-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerImageCommands } from './image-commands.js';
 import { registerLabCommands } from './lab-command.js';
@@ -17,6 +18,7 @@ import { configureProgram, reportError } from './options.js';
 import { registerPlotCommand } from './plot-command.js';
 import { registerTextCommands } from './text-commands.js';
 import { registerTrainLmCommands } from './train-lm-command.js';
+import { registerWorldShapes, worldGroup } from './world-command.js';
 
 const program = configureProgram(new Command());
 program.name('chameleon').description('Chameleon mixed-modal models in TypeScript: engine, model, tokenizers, generation').version('0.1.0');
@@ -31,11 +33,10 @@ registerPlotCommand(program);
 registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
-// The `world` (datasets of the demo) and `eval` (evaluators) groups; each domain adds a subcommand.
-const world = program.commands.find((c) => c.name() === 'world') ?? program.command('world').description('write the demo\'s synthetic and artwork datasets (images + JSONL for data build)');
-const evalGroup = program.commands.find((c) => c.name() === 'eval') ?? program.command('eval').description('score a trained model on a world\'s test prompts');
-registerWorldEmoji(world);
-registerEvalEmoji(evalGroup);
+registerWorldShapes(worldGroup(program));
+registerWorldEmoji(worldGroup(program));
+registerEvalShapes(evalGroup(program));
+registerEvalEmoji(evalGroup(program));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exit(reportError(err));
