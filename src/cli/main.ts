@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { registerChatCommand } from './chat-command.js';
 import { registerDataCommands } from './data-command.js';
+import { registerDemoCommands } from './demo-command.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerEvalEmoji, registerWorldEmoji } from './emoji-commands.js';
 import { evalGroup, registerEvalShapes } from './eval-command.js';
@@ -33,6 +34,7 @@ registerPlotCommand(program);
 registerTrainLmCommands(program);
 registerLabCommands(program);
 registerDataCommands(program);
+registerDemoCommands(program);
 registerWorldShapes(worldGroup(program));
 registerWorldEmoji(worldGroup(program));
 registerEvalShapes(evalGroup(program));

@@ -18,7 +18,7 @@ export interface DemoRecipe {
     emojiVariants: number;
   };
   tokenizer: { vocabSize: number; minFrequency: number };
-  vq: { preset: string; steps: number; batch: number; lr: number; reconLoss: 'l1' | 'l2' | 'l1+l2' };
+  vq: { preset: string; steps: number; batch: number; lr: number; reconLoss: 'l1' | 'l2' | 'l1+l2'; codebookUpdate: 'gradient' | 'ema' };
   model: { hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; intermediateSize: number; maxPositionEmbeddings: number };
   pretrain: { steps: number; batch: number; seqLen: number; lr: number; warmupSteps: number; dropout: number; evalEvery: number; checkpointEvery: number };
   sft: { steps: number; batch: number; lr: number; dropout: number; checkpointEvery: number };
@@ -32,12 +32,12 @@ export const DEMO_RECIPES: Readonly<Record<string, DemoRecipe>> = {
   demo: {
     name: 'demo',
     seed: 0,
-    world: { shapesScenes: 3000, shapesDocsPerScene: 8, shapesStories: 600, emojiCount: 0, emojiVariants: 2 },
-    tokenizer: { vocabSize: 1600, minFrequency: 2 },
-    vq: { preset: 'demo', steps: 1200, batch: 8, lr: 2e-3, reconLoss: 'l1+l2' },
+    world: { shapesScenes: 2500, shapesDocsPerScene: 8, shapesStories: 500, emojiCount: 0, emojiVariants: 1 },
+    tokenizer: { vocabSize: 2048, minFrequency: 2 },
+    vq: { preset: 'demo', steps: 1600, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema' },
     model: { hiddenSize: 256, numHiddenLayers: 6, numAttentionHeads: 8, intermediateSize: 704, maxPositionEmbeddings: 512 },
-    pretrain: { steps: 2400, batch: 8, seqLen: 256, lr: 2e-3, warmupSteps: 100, dropout: 0.0, evalEvery: 200, checkpointEvery: 100 },
-    sft: { steps: 300, batch: 8, lr: 5e-4, dropout: 0.0, checkpointEvery: 100 },
+    pretrain: { steps: 2000, batch: 6, seqLen: 384, lr: 1.5e-3, warmupSteps: 100, dropout: 0.0, evalEvery: 200, checkpointEvery: 100 },
+    sft: { steps: 300, batch: 6, lr: 5e-4, dropout: 0.0, checkpointEvery: 100 },
     exportDtype: 'bf16',
     evalLimit: 0,
   },
@@ -46,7 +46,7 @@ export const DEMO_RECIPES: Readonly<Record<string, DemoRecipe>> = {
     seed: 0,
     world: { shapesScenes: 60, shapesDocsPerScene: 4, shapesStories: 8, emojiCount: 24, emojiVariants: 1 },
     tokenizer: { vocabSize: 1400, minFrequency: 2 },
-    vq: { preset: 'demo', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2' },
+    vq: { preset: 'demo', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema' },
     model: { hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, maxPositionEmbeddings: 512 },
     pretrain: { steps: 4, batch: 2, seqLen: 256, lr: 2e-3, warmupSteps: 1, dropout: 0.0, evalEvery: 2, checkpointEvery: 2 },
     sft: { steps: 2, batch: 2, lr: 5e-4, dropout: 0.0, checkpointEvery: 2 },
