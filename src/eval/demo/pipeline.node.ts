@@ -25,6 +25,10 @@ import { buildEmojiWorld } from '../emoji/world.node.js';
 import { writeWorld } from '../shapes/writer.node.js';
 import { convertModelDtype } from './export.node.js';
 import type { DemoRecipe } from './recipe.js';
+import { Rng } from '../../util/rng.js';
+import { pngFromPixels } from '../../tokenizers/image/preprocess.node.js';
+import { renderScene } from '../shapes/render.js';
+import { CANVAS, sampleScene } from '../shapes/world.js';
 
 /** The stages in order (names are the keys of pipeline.json and of --from). */
 export const DEMO_STAGES = ['worlds', 'tokenizer', 'vq', 'tokenizers', 'data', 'pretrain', 'sft', 'export', 'eval', 'card'] as const;
@@ -193,7 +197,16 @@ export async function runDemoPipeline(engine: Engine, opts: DemoPipelineOptions)
       return { texts: corpus.length, vocabSize: tok.vocab.size, merges: tok.merges };
     },
     vq: async () => {
-      const images = [...new Set(trainFiles().flatMap(documentImages))];
+      const dense = join(work, 'vq-dense');
+      mkdirSync(dense, { recursive: true });
+      const rng = new Rng(r.seed ^ 0xde45e);
+      const densePaths: string[] = [];
+      for (let i = 0; i < r.vq.denseScenes; i++) {
+        const file = join(dense, `dense-${String(i).padStart(5, '0')}.png`);
+        writeFileSync(file, await pngFromPixels(renderScene(sampleScene(rng, { minObjects: 5, maxObjects: 9 })), CANVAS, CANVAS));
+        densePaths.push(file);
+      }
+      const images = [...new Set([...trainFiles().flatMap(documentImages), ...densePaths])];
       const list = join(work, 'vq-images.jsonl');
       writeFileSync(list, images.map((image) => JSON.stringify({ image })).join('\n') + '\n');
       const resume = existsSync(join(p.vq, 'trainer-state.safetensors'));
@@ -212,7 +225,7 @@ export async function runDemoPipeline(engine: Engine, opts: DemoPipelineOptions)
         progress: opts.progress,
         log,
       });
-      return { images: images.length, steps: res.steps, resumedFrom: res.startStep, imagesPerSec: res.imagesPerSec, psnr: res.finalEval.psnr, usage: res.finalEval.usage };
+      return { images: images.length, denseScenes: densePaths.length, steps: res.steps, resumedFrom: res.startStep, imagesPerSec: res.imagesPerSec, psnr: res.finalEval.psnr, usage: res.finalEval.usage };
     },
     tokenizers: async () => {
       const res = assembleModelDir(engine, p.tokenizers, { tokenizer: p.tokenizer, vq: p.vq, preset: 'small', seed: r.seed, force: true });

@@ -18,7 +18,12 @@ export interface DemoRecipe {
     emojiVariants: number;
   };
   tokenizer: { vocabSize: number; minFrequency: number };
-  vq: { preset: string; steps: number; batch: number; lr: number; reconLoss: 'l1' | 'l2' | 'l1+l2'; codebookUpdate: 'gradient' | 'ema' };
+  /**
+   * The image tokenizer's training: preset, steps, batch, lr, losses; besides the worlds' training
+   * images it sees `denseScenes` extra shapes pictures with 5-9 objects (every cell of the grid busy),
+   * so each picture teaches more shape pixels than a sparse 1-3 object scene on white.
+   */
+  vq: { preset: string; steps: number; batch: number; lr: number; reconLoss: 'l1' | 'l2' | 'l1+l2'; codebookUpdate: 'gradient' | 'ema'; denseScenes: number };
   model: { hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; intermediateSize: number; maxPositionEmbeddings: number };
   pretrain: { steps: number; batch: number; seqLen: number; lr: number; warmupSteps: number; dropout: number; evalEvery: number; checkpointEvery: number };
   sft: { steps: number; batch: number; lr: number; dropout: number; checkpointEvery: number };
@@ -34,7 +39,7 @@ export const DEMO_RECIPES: Readonly<Record<string, DemoRecipe>> = {
     seed: 0,
     world: { shapesScenes: 2500, shapesDocsPerScene: 8, shapesStories: 500, emojiCount: 0, emojiVariants: 1 },
     tokenizer: { vocabSize: 2048, minFrequency: 2 },
-    vq: { preset: 'demo', steps: 1600, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema' },
+    vq: { preset: 'demo', steps: 1600, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema', denseScenes: 3000 },
     model: { hiddenSize: 256, numHiddenLayers: 6, numAttentionHeads: 8, intermediateSize: 704, maxPositionEmbeddings: 512 },
     pretrain: { steps: 2000, batch: 6, seqLen: 384, lr: 1.5e-3, warmupSteps: 100, dropout: 0.0, evalEvery: 200, checkpointEvery: 100 },
     sft: { steps: 300, batch: 6, lr: 5e-4, dropout: 0.0, checkpointEvery: 100 },
@@ -46,7 +51,7 @@ export const DEMO_RECIPES: Readonly<Record<string, DemoRecipe>> = {
     seed: 0,
     world: { shapesScenes: 60, shapesDocsPerScene: 4, shapesStories: 8, emojiCount: 24, emojiVariants: 1 },
     tokenizer: { vocabSize: 1400, minFrequency: 2 },
-    vq: { preset: 'demo', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema' },
+    vq: { preset: 'demo', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema', denseScenes: 16 },
     model: { hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, maxPositionEmbeddings: 512 },
     pretrain: { steps: 4, batch: 2, seqLen: 256, lr: 2e-3, warmupSteps: 1, dropout: 0.0, evalEvery: 2, checkpointEvery: 2 },
     sft: { steps: 2, batch: 2, lr: 5e-4, dropout: 0.0, checkpointEvery: 2 },
