@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { evaluateEmoji, type EmojiEvalReport } from '../eval/emoji/evaluate.node.js';
 import { buildEmojiWorld } from '../eval/emoji/world.node.js';
-import { openEngine } from './common.js';
+import { modelDirOrDemo, openEngine } from './common.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
 
 interface WorldEmojiFlags {
@@ -42,7 +42,7 @@ export function registerWorldEmoji(world: Command): void {
 }
 
 interface EvalEmojiFlags extends EngineFlags {
-  model: string;
+  model?: string;
   world?: string;
   limit?: number;
   seed: number;
@@ -74,7 +74,7 @@ export function registerEvalEmoji(evalCmd: Command): void {
   const cmd = evalCmd
     .command('emoji')
     .description('score a model on the emoji world: "What is this?" on emoji images (name accuracy) and "Draw X." (is the drawing\'s nearest emoji X)')
-    .requiredOption('--model <dir>', 'Chameleon model directory with tokenizer.json, VQ encoder (model.vqmodel.*) and vq_decoder.safetensors')
+    .option('--model <dir>', 'Chameleon model directory with tokenizer.json, VQ encoder (model.vqmodel.*) and vq_decoder.safetensors (default: the shipped demo model)')
     .option('--world <dir>', 'the chameleon world emoji directory the model was trained on (default: the default world, seed 0)')
     .addOption(numberOption('--limit <n>', 'at most n prompts of each kind (name/draw × training/held-out emoji), a seeded sample', { int: true, min: 1 }))
     .addOption(numberOption('--seed <n>', 'seed of the sample and of image sampling', { int: true, min: 0, max: 2 ** 31 - 1 }, 0))
@@ -87,7 +87,7 @@ export function registerEvalEmoji(evalCmd: Command): void {
     const { engine, close } = await openEngine(o);
     try {
       const r = await evaluateEmoji(engine, {
-        model: o.model,
+        model: modelDirOrDemo(o.model),
         world: o.world,
         limit: o.limit,
         seed: o.seed,

@@ -4,11 +4,11 @@
 
 import type { Command } from 'commander';
 import { REPORT_KEYS, evaluateShapes } from '../eval/shapes/evaluate.node.js';
-import { openEngine } from './common.js';
+import { modelDirOrDemo, openEngine } from './common.js';
 import { engineOptions, numberOption, type EngineFlags } from './options.js';
 
 interface EvalShapesFlags extends EngineFlags {
-  model: string;
+  model?: string;
   world?: string;
   seed: number;
   limit: number;
@@ -22,7 +22,7 @@ const fmt = (v: number | null): string => (v === null ? '-' : Number.isInteger(v
 async function evalShapesCommand(o: EvalShapesFlags): Promise<void> {
   const { engine, close } = await openEngine(o);
   try {
-    const r = await evaluateShapes(engine, { model: o.model, world: o.world, seed: o.seed, limit: o.limit, batch: o.batch, progress: o.json ? null : undefined });
+    const r = await evaluateShapes(engine, { model: modelDirOrDemo(o.model), world: o.world, seed: o.seed, limit: o.limit, batch: o.batch, progress: o.json ? null : undefined });
     const { details, ...summary } = r;
     if (o.json) {
       console.log(JSON.stringify(o.details ? r : summary));
@@ -48,7 +48,7 @@ export function registerEvalShapes(group: Command): void {
   const cmd = group
     .command('shapes')
     .description('text→image, captions, VQA, stories, refusals, VQ agreement and perplexity on the shapes world test split (docs/shapes-world.md)')
-    .requiredOption('--model <dir>', 'Chameleon model directory: config.json, model.safetensors (with model.vqmodel.*), vq_decoder.safetensors, tokenizer.json')
+    .option('--model <dir>', 'Chameleon model directory: config.json, model.safetensors (with model.vqmodel.*), vq_decoder.safetensors, tokenizer.json (default: the shipped demo model)')
     .option('--world <dir>', 'a world written by `chameleon world shapes` (default: regenerate it in memory from --seed)')
     .addOption(numberOption('--seed <n>', 'world seed (without --world) and generation seed', { int: true, min: 0, max: 2 ** 32 - 1 }, 0))
     .addOption(numberOption('--limit <n>', 'items per group (t2i, t2i held-out, caption, vqa, story, refusal), test documents and VQ images', { int: true, min: 1 }, 100))

@@ -15,12 +15,12 @@ import { DEFAULT_OPTIONS, GenerateOptionError, resolveOptions, tokenBudget, type
 import { IMAGE_MARKER, chatPrompt, completionPrompt, imagePromptSegments } from '../generate/prompt.js';
 import { probeImageHead } from '../model/image-head.js';
 import { KV_DTYPE_CHOICES, kvDtypeForModel, type KvDtypeChoice } from '../model/report.js';
-import { openEngine } from './common.js';
+import { modelDirOrDemo, openEngine } from './common.js';
 import { conversationHtml, type PagePart } from './answer-page.js';
 import { choiceOption, engineOptions, numberOption, type EngineFlags } from './options.js';
 
 export interface GenerateCliOptions extends EngineFlags {
-  model: string;
+  model?: string;
   image?: string[];
   mode: Mode;
   chat?: boolean;
@@ -105,7 +105,8 @@ async function generateCommand(promptText: string, o: GenerateCliOptions): Promi
   const options = resolveCliOptions(o);
   const { engine, close } = await openEngine(o);
   try {
-    const b = await loadBundle(engine, o.model);
+    const modelDir = modelDirOrDemo(o.model);
+    const b = await loadBundle(engine, modelDir);
     const codec = textCodec(b);
     if (mode !== 'text') {
       const probe = probeImageHead(b.model);
@@ -201,7 +202,7 @@ async function generateCommand(promptText: string, o: GenerateCliOptions): Promi
       process.removeListener('SIGINT', onSigint);
     }
     if (!o.json) sink.endLine();
-    const meta = { model: o.model, mode, seed: options.seed, kvDtype, ...done };
+    const meta = { model: modelDir, mode, seed: options.seed, kvDtype, ...done };
     writeFileSync(join(outDir, 'index.html'), pageHtml(promptText, inputs, answer, meta));
     writeFileSync(join(outDir, 'answer.json'), JSON.stringify({ prompt: promptText, answer, ...meta }, null, 2) + '\n');
     if (o.json) console.log(JSON.stringify({ out: outDir, answer, ...meta }));
@@ -216,7 +217,7 @@ export function registerGenerateCommand(program: Command): void {
   const cmd = program
     .command('generate <prompt>')
     .description('generate text, images or both from a prompt (and optional images), streaming to the terminal')
-    .requiredOption('--model <dir>', 'Hugging Face Chameleon directory (config.json, model.safetensors, tokenizer.json)')
+    .option('--model <dir>', 'Hugging Face Chameleon directory (config.json, model.safetensors, tokenizer.json); default: the shipped demo model (models/demo)')
     .option('--image <file...>', `input image(s); place them with ${IMAGE_MARKER} in the prompt, else they come first`)
     .addOption(choiceOption('--mode <mode>', 'what to generate', ['text', 'image', 'interleaved'] as const, 'text'))
     .option('--chat', 'treat the prompt as a user turn (ends it with end-of-turn)')

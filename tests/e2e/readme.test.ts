@@ -51,7 +51,7 @@ test('every runnable README example command exits 0 with no stack trace; only co
     assert.ok(r.stdout.length > 0, `${c}: printed nothing`);
   }
   // What the examples promised to leave behind.
-  for (const f of ['tiny/tokenizer.json', 'tiny/vq_decoder.safetensors', 'outputs/drawn/image-1.png', 'outputs/chat/index.html', 'decoded.png', 'my-tokenizer/tokenizer.json', 'vq-run/model.safetensors', 'data/index.json', 'train-run/plots.html', 'trained/tokenizer.json', 'lab/report.md']) {
+  for (const f of ['tiny/tokenizer.json', 'tiny/vq_decoder.safetensors', 'outputs/drawn/image-1.png', 'outputs/chat/index.html', 'decoded.png', 'my-tokenizer/tokenizer.json', 'vq-run/model.safetensors', 'data/index.json', 'train-run/plots.html', 'trained/tokenizer.json', 'lab/report.md', 'lora-run/checkpoints/step-00000004/adapter_model.safetensors', 'assembled/config.json', 'world-shapes/manifest.json', 'world-emoji/manifest.json', 'demo-model/README.md']) {
     assert.ok(existsSync(join(cwd, f)), `${f} exists`);
   }
 });

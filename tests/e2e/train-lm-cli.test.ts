@@ -115,6 +115,7 @@ test('bad input: one line, exit code 2', () => {
     [['train', 'lm', '--config', 'tiny', '--data', dir, '--out', join(dir, 'x')], /no index\.json \(not a dataset directory; build one with `chameleon data build`\)/],
     [['train', 'sft', '--config', 'tiny', '--synthetic-data', '1', '--out', join(dir, 'x')], /train sft: starts from a trained model: pass --init/],
     [['export', join(dir, 'missing'), join(dir, 'y')], /no such run or checkpoint directory/],
+    [['train', 'lm', '--config', dir, '--synthetic-data', '1', '--out', join(dir, 'x')], /a directory, not a config file \(JSON or YAML\), and not a preset/],
   ];
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ train: { batchsize: 4 } }));

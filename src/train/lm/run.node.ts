@@ -4,7 +4,7 @@
 // (contract of issue 10), a progress bar, validation every K steps, checkpoints every K steps (pruned
 // to the last K + best), and the divergence guard's stop or rollback. Data comes in as BatchSources.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Engine } from '../../engine/index.js';
 import { ChameleonModel } from '../../model/chameleon.js';
@@ -32,8 +32,12 @@ import { finetuneSetup } from '../finetune.js';
 
 /** Reads `--config`: a JSON or YAML(-subset) file, or the name of a preset. */
 export function readLmConfigFile(pathOrPreset: string, task: 'lm' | 'sft'): LmRunConfig {
-  if (!existsSync(pathOrPreset)) {
-    if (Object.prototype.hasOwnProperty.call(LM_PRESETS, pathOrPreset)) return parseLmConfig({ preset: pathOrPreset }, { task, source: `preset ${pathOrPreset}` });
+  const isPreset = Object.prototype.hasOwnProperty.call(LM_PRESETS, pathOrPreset);
+  // A preset name wins over a directory of the same name (`--config tiny` beside a `tiny/` model dir).
+  const isFile = existsSync(pathOrPreset) && statSync(pathOrPreset).isFile();
+  if (!isFile) {
+    if (isPreset) return parseLmConfig({ preset: pathOrPreset }, { task, source: `preset ${pathOrPreset}` });
+    if (existsSync(pathOrPreset)) throw new ChameleonError(`--config ${pathOrPreset}: a directory, not a config file (JSON or YAML), and not a preset (${Object.keys(LM_PRESETS).join(', ')})`);
     throw new ChameleonError(`--config ${pathOrPreset}: no such file, and not a preset (${Object.keys(LM_PRESETS).join(', ')})`);
   }
   const text = readFileSync(pathOrPreset, 'utf8');
