@@ -82,7 +82,12 @@ export const SMALL_VQGAN: Readonly<VqganConfig> = Object.freeze({
   doubleLatent: false,
 });
 
-/** The demo model's tokenizer: 64×64 -> 8×8 codes like `small`, with 32 channels at 32² and 64 below (about half the FLOPs). */
+/**
+ * The demo model's tokenizer: 64×64 -> 8×8 codes like `small`, 32 channels at 64² and 32², 64 at 16²,
+ * 128 at 8² (about half small's FLOPs). The GroupNorms have 32 groups, so at 32 channels each channel
+ * is normalised alone per image, which erases a lone shape's absolute colour; the last level (where
+ * norm_out feeds the latent) keeps 4 channels per group, so colour survives into the codes.
+ */
 const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
   embedDim: 32,
   numEmbeddings: 1024,
@@ -91,7 +96,7 @@ const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
   inChannels: 3,
   outChannels: 3,
   baseChannels: 32,
-  channelMultiplier: Object.freeze([1, 1, 2, 2]),
+  channelMultiplier: Object.freeze([1, 1, 2, 4]),
   numResBlocks: 1,
   attnResolutions: Object.freeze([]),
   dropout: 0,
