@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Engine } from '../../src/engine/index.js';
+import { Engine, ops } from '../../src/engine/index.js';
+import { nearestCodes } from '../../src/tokenizers/image/quantizer.js';
 import { createWasmBackend } from '../../src/engine/backends/wasm/backend.node.js';
 import { openSafetensors } from '../../src/io/safetensors.node.js';
 import { TINY_VQGAN } from '../../src/tokenizers/image/config.js';
@@ -90,6 +91,43 @@ test('dead codes are restarted to recent encoder outputs and then chosen again',
   assert.ok(st.used > usedBefore, `codes used: ${usedBefore} before the restart, ${st.used} after`);
   assert.ok(revived.some((k) => tr.usage.lastUsed[k] === 3), 'some restarted code was chosen in the next step');
   assert.ok(st.perplexity > 1 && st.usedFraction > 0 && st.usedFraction <= 1);
+  e.dispose();
+});
+
+test('EMA codebook: after one step each code is (γ·m + (1−γ)·Σz) / (γ·n + (1−γ)·count), by hand; unassigned codes keep their vector', () => {
+  const e = new Engine(backend);
+  const vq = new Vqgan(e, TINY_VQGAN, { encoder: true, decoder: true });
+  vq.initialize(7);
+  const g = 0.5;
+  const tr = new VqTrainer(e, vq, { lr: 1e-3, warmupSteps: 1, deadAfter: 0, seed: 7, codebookUpdate: 'ema', emaDecay: g, reconLoss: 'l1+l2' });
+  assert.ok(!tr.params.includes(vq.codebook), 'the codebook is not an AdamW parameter in EMA mode');
+  const x = batchOf(2, 32);
+  const before = Float32Array.from(vq.codebook.f32()); // [K, D]
+  const { K, D } = { K: TINY_VQGAN.numEmbeddings, D: TINY_VQGAN.embedDim };
+  // The step's own latents and assignments, computed with the same (pre-update) weights.
+  const { z, idx } = e.scope(() => {
+    const zt = vq.encodeLatent(e.tensor(x, [2, 3, 32, 32])); // [2, D, 4, 4]
+    const flat = ops.reshape(ops.permute(zt, [0, 2, 3, 1]), [2 * 16, D]); // [32, D]
+    return { z: Float32Array.from(flat.f32()), idx: Int32Array.from(nearestCodes(flat, vq.codebook).indices) };
+  });
+  tr.trainStep(x, 2);
+  const after = vq.codebook.f32();
+  const count = new Float64Array(K);
+  const sum = new Float64Array(K * D);
+  idx.forEach((k, r) => {
+    count[k]++;
+    for (let c = 0; c < D; c++) sum[k * D + c] += z[r * D + c];
+  });
+  let maxErr = 0;
+  for (let k = 0; k < K; k++) {
+    for (let c = 0; c < D; c++) {
+      const want = (g * before[k * D + c] + (1 - g) * sum[k * D + c]) / (g + (1 - g) * count[k]);
+      if (count[k] === 0) assert.equal(after[k * D + c], before[k * D + c], `code ${k} was not assigned and keeps its vector`);
+      maxErr = Math.max(maxErr, Math.abs(after[k * D + c] - want));
+    }
+  }
+  assert.ok(maxErr < 1e-5, `max error ${maxErr}`);
+  assert.ok(count.some((n) => n > 0) && after.some((v, i) => v !== before[i]), 'assigned codes moved');
   e.dispose();
 });
 
