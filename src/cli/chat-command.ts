@@ -40,8 +40,11 @@ function chatOptions(o: ChatCliOptions): GenerateOptions {
       maxNewTokens: o.maxNewTokens ?? 200,
       maxImages: 2,
       seed: o.seed ?? 0,
-      text: { temperature: o.temperature, greedy: o.greedy },
-      image: { temperature: o.temperature, greedy: o.greedy },
+      // The evaluators' settings for pictures (greedy codes, no guidance: the demo model was not
+      // trained with dropped conditions); text samples mildly, without a repetition penalty (a
+      // caption repeats colour words on purpose). --temperature samples images too.
+      text: { temperature: o.temperature ?? 0.7, greedy: o.greedy, repetitionPenalty: 1 },
+      image: { temperature: o.temperature, greedy: o.greedy ?? o.temperature === undefined, cfg: 'off' },
     });
   } catch (e) {
     if (e instanceof GenerateOptionError) throw new ChameleonError(`--${e.path.replace(/^(text|image)\./, '').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${e.reason}, got ${String(e.value)}`);
