@@ -58,7 +58,7 @@ test('data build: a mixed dataset, its summary and --json', () => {
   const out = outDir();
   const r = run(['data', 'build', f, '--model', model, '--out', out, '--backend', 'ref']);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /wrote .*: 4 documents \(2 text, 1 caption, 1 chat; 3 train, 1 val\), .* tokens .*, 2 images, 1 shard/);
+  assert.match(r.out, /wrote .*: 4 documents \(2 text, 1 caption, 1 chat; 3 train, 1 val\), .* tokens .*, 2 images encoded, 1 shard/);
   assert.match(r.out, /MB\/s, .* tokens\/s/);
   assert.match(r.err, /note: 1 documents are longer than the model's context \(256 tokens\)/);
   assert.ok(existsSync(join(out, 'index.json')) && existsSync(join(out, 'shard-00000.tok')) && existsSync(join(out, 'shard-00000.mask')));
