@@ -58,7 +58,7 @@ export function parseDataUrl(url: string, param: string): Uint8Array {
 }
 
 /** The bytes an image URL names: a data URL, or an http(s) URL when the server allows it. */
-export async function imageBytes(url: string, src: ImageSource, param: string): Promise<Uint8Array> {
+async function imageBytes(url: string, src: ImageSource, param: string): Promise<Uint8Array> {
   if (url.startsWith('data:')) {
     const bytes = parseDataUrl(url, param);
     if (bytes.length > src.maxBytes) throw badRequest(`the image is ${bytes.length} bytes, more than the limit of ${src.maxBytes}`, param, 'image_too_large');
@@ -84,7 +84,7 @@ export async function imageBytes(url: string, src: ImageSource, param: string): 
 }
 
 /** Codes of the image an URL names. */
-export async function loadImage(m: ServedModel, url: string, src: ImageSource, param: string): Promise<Int32Array> {
+async function loadImage(m: ServedModel, url: string, src: ImageSource, param: string): Promise<Int32Array> {
   return imageCodes(m, await imageBytes(url, src, param), src.maxPixels, param);
 }
 

@@ -4,7 +4,7 @@
 // the scheduler when the text is made. Plain data, no timers; the caller passes the clock's time.
 
 /** Upper bounds (seconds) of the time-to-first-token histogram's buckets. */
-export const TTFT_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const TTFT_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** A cumulative Prometheus histogram. */
 export class Histogram {

@@ -18,7 +18,7 @@ function preview(img: RenderedImage | undefined): Record<string, unknown> | unde
 }
 
 /** A generator event as the JSON the native stream sends (PNGs as data URLs, no session ids). */
-export function eventJson(ev: GenEvent): Record<string, unknown> {
+function eventJson(ev: GenEvent): Record<string, unknown> {
   switch (ev.type) {
     case 'text':
       return { type: ev.type, delta: ev.delta };

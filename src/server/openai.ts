@@ -29,7 +29,7 @@ export interface ImagePart {
 }
 
 /** OpenAI finish_reason of a generator stop reason. */
-export function finishReason(reason: string): 'stop' | 'length' {
+function finishReason(reason: string): 'stop' | 'length' {
   return reason === 'length' ? 'length' : 'stop';
 }
 
