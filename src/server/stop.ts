@@ -1,6 +1,7 @@
 // OpenAI `stop` sequences over streamed text: text is passed on as it comes except a tail that could
-// still grow into a stop sequence, which is held back; when a stop sequence appears, the text before
-// it is the last to go out. The generator knows only ids and end tokens, so this lives in the server.
+// still grow into a stop sequence, which is held back; when a stop sequence appears (the one that
+// completes first), the text before it is the last to go out. The generator knows only ids and end
+// tokens, so this lives in the server.
 
 export class StopMatcher {
   /** A stop sequence has appeared; nothing more is emitted. */
@@ -13,10 +14,15 @@ export class StopMatcher {
   push(delta: string): string {
     if (this.stopped) return '';
     const s = this.held + delta;
+    // The match that completes first is where generation would have stopped, token by token.
     let cut = -1;
+    let end = Infinity;
     for (const st of this.stops) {
       const i = s.indexOf(st);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+      if (i >= 0 && (i + st.length < end || (i + st.length === end && i < cut))) {
+        cut = i;
+        end = i + st.length;
+      }
     }
     if (cut >= 0) {
       this.stopped = true;
