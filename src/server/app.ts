@@ -125,12 +125,14 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
     closing ??= (async () => {
       draining = true;
       const timer = setTimeout(() => scheduler.cancelAll('shutdown'), graceMs);
+      let late: NodeJS.Timeout | undefined;
       try {
         await scheduler.whenIdle();
         // Responses still writing their last chunk; a cancelled request ends within a step.
-        await Promise.race([requestsDone(), new Promise<void>((r) => setTimeout(r, graceMs + 5_000))]);
+        await Promise.race([requestsDone(), new Promise<void>((r) => (late = setTimeout(r, graceMs + 5_000)))]);
       } finally {
         clearTimeout(timer);
+        clearTimeout(late);
       }
       await app.close();
       scheduler.dispose();
