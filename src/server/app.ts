@@ -81,7 +81,8 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
     active++;
     reply.raw.on('close', () => {
       active--;
-      metrics.request(req.routeOptions.url ?? 'unmatched', reply.raw.statusCode);
+      // 499 (nginx's "client closed request"): the connection closed before the answer was written.
+      metrics.request(req.routeOptions.url ?? 'unmatched', reply.raw.writableFinished ? reply.raw.statusCode : 499);
       if (active === 0) quiet?.();
     });
     const path = req.url.split('?')[0];

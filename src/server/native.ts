@@ -49,6 +49,7 @@ function optionsInput(body: Record<string, unknown>): GenerateOptionsInput {
 }
 
 async function generate(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const signal = clientSignal(ctx, reply);
   const body = objectBody(req);
   checkModel(ctx, typeof body.model === 'string' ? body.model : undefined);
   const m = ctx.model;
@@ -65,7 +66,6 @@ async function generate(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   const neg = body.negative_prompt;
   if (neg !== undefined && typeof neg !== 'string') throw badRequest('negative_prompt must be a string', 'negative_prompt');
   if (ctx.draining()) throw shuttingDown();
-  const signal = clientSignal(ctx, reply);
   const ticket = ctx.scheduler.submit(1, (_, s) => ({ prompt, options: { ...options, maxNewTokens, seed }, negativePrompt: neg ? m.prompt.text.encode(neg) : undefined, signal: s }), signal);
   const sse = new SseWriter(reply);
   try {

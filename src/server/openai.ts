@@ -98,6 +98,7 @@ function usage(states: ChoiceState[]): { prompt_tokens: number; completion_token
 
 /** Parses a chat request and admits its choices. */
 async function admitChat(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<{ p: ChatParams; ticket: Ticket; stops: string[] }> {
+  const signal = clientSignal(ctx, reply); // before the images are read: a client may leave meanwhile
   const p = parseParams(chatSchema, objectBody(req));
   checkModel(ctx, p.model);
   refuseUnsupported(p);
@@ -111,15 +112,16 @@ async function admitChat(ctx: ServerContext, req: FastifyRequest, reply: Fastify
   const options = chatOptions(p, maxNew, seed);
   const negativePrompt = p.negative_prompt ? m.prompt.text.encode(p.negative_prompt) : undefined;
   if (ctx.draining()) throw shuttingDown();
-  const signal = clientSignal(ctx, reply);
   const ticket = ctx.scheduler.submit(n, (i, s) => ({ prompt, options: { ...options, seed: seed32(seed + i) }, negativePrompt, signal: s }), signal);
   const stops = p.stop === null || p.stop === undefined ? [] : typeof p.stop === 'string' ? [p.stop] : p.stop;
   return { p, ticket, stops };
 }
 
-/** The error a ticket cancelled by shutdown ends with. */
+/** The error a cancelled ticket ends with (a gone client gets nothing, but its handler must end). */
 function cancelled(t: Ticket): ApiError | null {
-  return t.cause === 'shutdown' ? new ApiError(503, 'the server shut down before the answer was complete', 'service_unavailable', null, 'shutting_down') : null;
+  if (t.cause === 'shutdown') return new ApiError(503, 'the server shut down before the answer was complete', 'service_unavailable', null, 'shutting_down');
+  if (t.cause === 'client') return new ApiError(499, 'the client closed the request', 'invalid_request_error', null, 'client_closed');
+  return null;
 }
 
 async function chatCompletions(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -171,6 +173,7 @@ async function chatCompletions(ctx: ServerContext, req: FastifyRequest, reply: F
 }
 
 async function imagesGenerations(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const signal = clientSignal(ctx, reply);
   const p = parseParams(imagesSchema, objectBody(req));
   checkModel(ctx, p.model);
   const m = ctx.model;
@@ -187,7 +190,6 @@ async function imagesGenerations(ctx: ServerContext, req: FastifyRequest, reply:
   const options = imageOptions(p, m.imageTokens, seed);
   const negativePrompt = p.negative_prompt ? m.prompt.text.encode(p.negative_prompt) : undefined;
   if (ctx.draining()) throw shuttingDown();
-  const signal = clientSignal(ctx, reply);
   const ticket = ctx.scheduler.submit(n, (i, s) => ({ prompt, options: { ...options, seed: seed32(seed + i) }, negativePrompt, signal: s }), signal);
   const pngs: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(n);
   let outputTokens = 0;

@@ -218,6 +218,28 @@ test('a client disconnecting mid-image cancels it; the server keeps serving', as
   assert.match(m, /^chameleon_generation_finished_total\{reason="abort"\} 1$/m);
   assert.match(m, /^chameleon_client_disconnects_total 1$/m);
   await stillServes();
+
+  // Non-streaming: a client that gives up on /v1/images/generations while its image is drawn.
+  const gate = new Gate();
+  gate.hold();
+  pace = gate.wait;
+  try {
+    const ac = new AbortController();
+    const gone = fetch(`${server.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a star', seed: 4 }), signal: ac.signal });
+    await until('the image request in flight', () => server.scheduler.inFlight === 1);
+    ac.abort();
+    await assert.rejects(gone);
+    await until('the second disconnect', () => server.metrics.disconnects === disconnects + 2);
+    gate.release();
+    await until('the cancelled image to leave', () => server.scheduler.inFlight === 0);
+  } finally {
+    gate.release();
+    pace = () => Promise.resolve();
+  }
+  const m2 = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(m2, /^chameleon_generation_finished_total\{reason="abort"\} 2$/m);
+  assert.match(m2, /^chameleon_requests_total\{route="\/v1\/images\/generations",status="499"\} 1$/m);
+  await stillServes();
 });
 
 test('a full queue is a 429 with Retry-After; overlapping requests share decode steps', async () => {
