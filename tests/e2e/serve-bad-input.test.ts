@@ -7,7 +7,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,28 @@ test('an oversize body is 413; an oversize image, invalid base64, a non-image an
   isError(await post('/api/generate', { prompt: '<image>', images: ['data:image/png;base64,!!'] }), 400, 'invalid_base64', 'images[0]');
   const ok = await post('/v1/chat/completions', chat([imagePart(small), { type: 'text', text: 'what is this?' }]));
   assert.equal(ok.status, 200, 'an image within the limits is read');
+});
+
+test('with --allow-http-images an http image URL is fetched; a failing one is a 400', async () => {
+  const pic = Buffer.from(await png(32, 32), 'base64');
+  const files = createServer((req, res) => {
+    if (req.url === '/red.png') res.writeHead(200, { 'content-type': 'image/png' }).end(pic);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(files.address() as { port: number }).port}`;
+    const s = await serve({ allowHttpImages: true });
+    const ok = await post('/api/tokenize', { messages: [{ role: 'user', content: [imagePart(`${base}/red.png`)] }] }, undefined, s.url);
+    const inline = await post('/api/tokenize', { messages: [{ role: 'user', content: [imagePart(`data:image/png;base64,${pic.toString('base64')}`)] }] }, undefined, s.url);
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assert.deepEqual(ok.json, inline.json, 'the fetched image tokenizes like the same bytes inline');
+    isError(await post('/v1/chat/completions', chat([imagePart(`${base}/missing.png`)]), undefined, s.url), 400, 'image_fetch_failed', 'messages[0].content[0].image_url.url');
+    isError(await post('/v1/chat/completions', chat([imagePart(`${base}/red.png`)])), 400, 'image_url_not_allowed');
+    await stillServes(s.url);
+  } finally {
+    files.close();
+  }
 });
 
 test('an unknown model, too many tokens and bad fields are 4xx naming the field', async () => {
