@@ -5,7 +5,7 @@
 // kv head) per item, so gk/gv rows have one writer); row softmax and its backward; rotate-half RoPE.
 // No KV tiling (a row of tk scores lives in scratch).
 
-import { hsum4, bf16ToF32, rowMax, fma4, expPoly6 } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4, expClamped4, expK } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -200,17 +200,11 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
 
 /**
  * e^v per lane for v ≤ 0 (a score minus its row max or lse), v clamped below at −87.34 (callers mask
- * those lanes): 2^n · e^r with n = round(v·log2 e) by the 1.5·2^23 trick (its bits hold n, so no
- * float-int conversions), r = v − n·ln 2 in two parts, e^r by the degree-6 Taylor polynomial as exp4.
- * pmax (one instruction) instead of max, whose NaN rules cost several.
+ * those lanes) with pmax (one instruction instead of max, whose NaN rules cost several), then
+ * simd.ts's expClamped4 (n by the 1.5·2^23 trick, degree-6 Taylor polynomial as exp4).
  */
 @inline function expNeg4(v: v128): v128 {
-  const x = f32x4.pmax(v, f32x4.splat(-87.33654));
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
-  const n = f32x4.sub(t, f32x4.splat(12582912.0));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  const p = expPoly6(r);
-  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
+  return expClamped4(f32x4.pmax(v, expK(6)));
 }
 
 /** Max over [p, p + 4·n4) (n4 vectors) with pmax: -Infinity lanes are ignored unless all are. */
@@ -397,7 +391,7 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
           let sv = f32x4.splat(0);
           for (let s = s0; s < s1; s += 4) {
             const x = v128.load(pr + (<usize>s << 2));
-            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, expK(12)));
             v128.store(pr + (<usize>s << 2), e);
             sv = f32x4.add(sv, e);
           }
@@ -496,7 +490,7 @@ export function attention_train_backward(q: usize, k: usize, v: usize, out: usiz
           for (let s = s0; s < s1; s += 4) {
             const o = <usize>s << 2;
             const x = v128.load(pr + o);
-            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, expK(12)));
             v128.store(pr + o, e);
             v128.store(dr + o, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(dr + o), dv)), scv));
           }
