@@ -1,7 +1,8 @@
 // The SIMD shim every kernel is written against: 4-lane f32 load/store/fma/horizontal sum and max,
 // e^x and sigmoid, bf16/f16 -> f32 widening (scalar and 4-lane), a 4x4 transpose and a row max.
 // The same sources build twice: with relaxed SIMD enabled fma4 is f32x4.relaxed_madd (a real FMA),
-// otherwise mul + add. No kernels live here; nothing here touches memory beyond the pointers given.
+// otherwise mul + add. No kernels live here; nothing here touches memory beyond the pointers given
+// and the read-only e^x constant table in static data.
 
 @inline export function load4(p: usize): v128 {
   return v128.load(p);
