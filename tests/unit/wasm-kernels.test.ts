@@ -233,6 +233,32 @@ describe('wasm native kernels vs ref', () => {
     });
   }
 
+  it('norm weight gradients: row-pass partials accumulate into gw/gb; rows wider than scratch take the column pass', () => {
+    const stride = be.scratchAddress(1) - be.scratchAddress(0);
+    // rows × dim: split across threads (partials per participant), and a dim whose f64 partials exceed scratch.
+    for (const [rows, dim] of [
+      [200, 260],
+      [2, Math.ceil(stride / 8) + 5],
+    ]) {
+      const x = f32(rows * dim, () => rand() * 4);
+      const gy = f32(rows * dim), g1 = f32(rows * dim), g2 = f32(rows * dim);
+      const w = f32(dim, () => 1 + rand());
+      const rs = f32(rows, () => 1 + rand()), mu = f32(rows);
+      // Non-zero starting gradients: the kernels must add to them.
+      const gw1 = f32(dim), gw2 = clone(gw1);
+      be.kernels.rmsnormBackward(x, w, rs, gy, g1, gw1, rows, dim);
+      refKernels.rmsnormBackward(x, w, rs, gy, g2, gw2, rows, dim);
+      close(g1, g2, `rmsnormBackward gx dim=${dim}`);
+      close(gw1, gw2, `rmsnormBackward gw dim=${dim}`);
+      const lb1 = f32(dim), lb2 = clone(lb1), lw1 = f32(dim), lw2 = clone(lw1);
+      be.kernels.layernormBackward(x, w, mu, rs, gy, g1, lw1, lb1, rows, dim, 1);
+      refKernels.layernormBackward(x, w, mu, rs, gy, g2, lw2, lb2, rows, dim, 1);
+      close(g1, g2, `layernormBackward gx dim=${dim}`);
+      close(lw1, lw2, `layernormBackward gw dim=${dim}`);
+      close(lb1, lb2, `layernormBackward gb dim=${dim}`);
+    }
+  });
+
   it('reduce sum/max over inner = 1 and inner > 1', () => {
     for (const [outer, len, inner] of [
       [5, 33, 1],
