@@ -561,22 +561,19 @@ export function softmax_backward(y: usize, gy: usize, gx: usize, dim: i32, start
 // ---- rotary position embedding ---------------------------------------------------------------
 
 /**
- * Rotate-half RoPE over rows [start, end) of (batch·t); invFreq[half] given (f32); sign = -1 for the
- * inverse. Angles are f32 (pos·invFreq rounded), cos/sin in f64 then rounded, as the ref does.
+ * Rotate-half RoPE over rows [start, end) of (batch·t) from a cos/sin table the caller computed:
+ * table row i holds cos[0..half) then (sign·)sin[0..half) (f32); row r of x uses table row
+ * positions[r] − minPos (byRow == 0: one row per distinct position) or r (byRow != 0).
  */
-export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, invFreq: usize, sign: f32, start: i32, end: i32, scratch: usize): void {
+export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, table: usize, minPos: i32, byRow: i32, start: i32, end: i32, _scratch: usize): void {
   const half = dim >> 1;
-  const cs = scratch, sn = scratch + (<usize>half << 2);
+  const hb = <usize>half << 2;
   for (let r = start; r < end; r++) {
-    const pos = <f32>load<i32>(positions + (<usize>r << 2));
-    for (let i = 0; i < half; i++) {
-      const ang = <f64>(pos * load<f32>(invFreq + (<usize>i << 2)));
-      store<f32>(cs + (<usize>i << 2), <f32>Math.cos(ang));
-      store<f32>(sn + (<usize>i << 2), sign * <f32>Math.sin(ang));
-    }
+    const ti = byRow != 0 ? r : load<i32>(positions + (<usize>r << 2)) - minPos;
+    const cs = table + <usize>ti * (hb << 1);
+    const sn = cs + hb;
     for (let h = 0; h < heads; h++) {
       const o = (<usize>(r * heads + h) * <usize>dim) << 2;
-      const hb = <usize>half << 2;
       let i = 0;
       for (; i + 4 <= half; i += 4) {
         const q = <usize>i << 2;

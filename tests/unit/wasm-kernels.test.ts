@@ -276,18 +276,26 @@ describe('wasm native kernels vs ref', () => {
     }
   });
 
-  it('rope forward and inverse', () => {
+  it('rope forward and inverse (cos/sin per distinct position, or per row when positions spread wider)', () => {
     for (const [batch, t, heads, dim] of [
       [1, 3, 2, 6],
       [2, 64, 8, 64],
+      [3, 40, 4, 10],
     ]) {
       const x = f32(batch * t * heads * dim);
-      const pos = i32(batch * t, (i) => (i * 37) % 5000);
-      for (const inverse of [false, true]) {
-        const o1 = f32(x.length), o2 = f32(x.length);
-        be.kernels.rope(x, o1, pos, batch, t, heads, dim, 10000, inverse);
-        refKernels.rope(x, o2, pos, batch, t, heads, dim, 10000, inverse);
-        close(o1, o2, `rope inverse=${inverse}`);
+      const patterns: [string, (i: number) => number][] = [
+        ['spread', (i) => (i * 37) % 5000], // range > rows: one table row per x row
+        ['per batch', (i) => (i % t) + 7], // every batch row at positions 7..t+6: one table row per position
+        ['repeats', (i) => 3 - ((i * 5) % 4)], // small range incl. negatives, out of order
+      ];
+      for (const [name, gen] of patterns) {
+        const pos = i32(batch * t, gen);
+        for (const inverse of [false, true]) {
+          const o1 = f32(x.length), o2 = f32(x.length);
+          be.kernels.rope(x, o1, pos, batch, t, heads, dim, 10000, inverse);
+          refKernels.rope(x, o2, pos, batch, t, heads, dim, 10000, inverse);
+          close(o1, o2, `rope ${name} ${batch}x${t}x${heads}x${dim} inverse=${inverse}`);
+        }
       }
     }
   });
