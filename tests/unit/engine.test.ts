@@ -109,6 +109,21 @@ test('weight gradients added straight into .grad (linear used twice, rmsnorm, em
   e.dispose();
 });
 
+test('cross entropy gradient formed by the forward pass: softmax − onehot, scaled by the upstream gradient', () => {
+  const e = engine();
+  // logits [0, 0, ln 2]: softmax [1/4, 1/4, 1/2]; target 0 -> d CE / d logits = [-3/4, 1/4, 1/2].
+  const logits = e.tensor([0, 0, Math.log(2)], [1, 3], 'f32', 'params').trainable();
+  const t = e.ids([0], [1]);
+  e.scope(() => backward(ops.crossEntropy(logits, t)));
+  const g1 = logits.grad!.toArray();
+  [-0.75, 0.25, 0.5].forEach((v, i) => assert.ok(Math.abs(g1[i] - v) < 1e-6, `upstream 1: ${g1.join(', ')}`));
+  zeroGrad([logits]);
+  e.scope(() => backward(ops.affine(ops.crossEntropy(logits, t), 3)));
+  const g3 = logits.grad!.toArray();
+  [-2.25, 0.75, 1.5].forEach((v, i) => assert.ok(Math.abs(g3[i] - v) < 1e-6, `upstream 3: ${g3.join(', ')}`));
+  e.dispose();
+});
+
 test('AdamW with clipping fits a linear regression', () => {
   const e = engine();
   const wTrue = [0.5, -1.25, 2];

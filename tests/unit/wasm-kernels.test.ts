@@ -230,6 +230,14 @@ describe('wasm native kernels vs ref', () => {
       be.kernels.crossEntropyBackward(x, targets, lse2, g1, rows, dim, -100, 0.25, 0.01);
       refKernels.crossEntropyBackward(x, targets, lse2, g2, rows, dim, -100, 0.25, 0.01);
       close(g1, g2, 'crossEntropyBackward');
+      const l3 = f32(rows), lse3 = f32(rows), g3 = f32(rows * dim);
+      be.kernels.crossEntropyWithGrad(x, targets, l3, lse3, g3, rows, dim, -100, 0.25, 0.01);
+      close(l3, l2, 'crossEntropyWithGrad loss');
+      close(lse3, lse2, 'crossEntropyWithGrad lse');
+      close(g3, g2, 'crossEntropyWithGrad gradient');
+      const l4 = f32(rows), lse4 = f32(rows), g4 = f32(rows * dim);
+      refKernels.crossEntropyWithGrad(x, targets, l4, lse4, g4, rows, dim, -100, 0.25, 0.01);
+      close(g4, g2, 'ref crossEntropyWithGrad gradient');
     });
   }
 
