@@ -5,7 +5,7 @@
 // kv head) per item, so gk/gv rows have one writer); row softmax and its backward; rotate-half RoPE.
 // No KV tiling (a row of tk scores lives in scratch).
 
-import { hsum4, bf16ToF32, rowMax, fma4, expClamped4, expK } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4, expClamped4, expK, tr0, tr1, tr2, tr3 } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -226,7 +226,22 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
 /** dst[d·sp + s] = src row s, column d (rows rowB bytes apart) for s < tk; zero for s in [tk, sp). */
 function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize): void {
   const spB = <usize>sp << 2;
-  for (let s = 0; s < tk; s++) {
+  // 4x4 blocks by SIMD transposes (dim % 8 == 0 here), the rows past the last multiple of 4 one by one.
+  const t4 = tk & ~3;
+  for (let s = 0; s < t4; s += 4) {
+    const r0 = src + <usize>s * rowB;
+    const o = dst + (<usize>s << 2);
+    for (let d = 0; d < dim; d += 4) {
+      const q = <usize>d << 2;
+      const v0 = v128.load(r0 + q), v1 = v128.load(r0 + rowB + q), v2 = v128.load(r0 + 2 * rowB + q), v3 = v128.load(r0 + 3 * rowB + q);
+      const od = o + <usize>d * spB;
+      v128.store(od, tr0(v0, v1, v2, v3));
+      v128.store(od + spB, tr1(v0, v1, v2, v3));
+      v128.store(od + 2 * spB, tr2(v0, v1, v2, v3));
+      v128.store(od + 3 * spB, tr3(v0, v1, v2, v3));
+    }
+  }
+  for (let s = t4; s < tk; s++) {
     const r = src + <usize>s * rowB;
     const o = dst + (<usize>s << 2);
     for (let d = 0; d < dim; d++) store<f32>(o + <usize>d * spB, load<f32>(r + (<usize>d << 2)));
