@@ -5,7 +5,7 @@
 // kv head) per item, so gk/gv rows have one writer); row softmax and its backward; rotate-half RoPE.
 // No KV tiling (a row of tk scores lives in scratch).
 
-import { hsum4, bf16ToF32, rowMax, fma4, expPoly6 } from './simd';
+import { hsum4, bf16ToF32, rowMax, fma4, expClamped4, expK, tr0, tr1, tr2, tr3 } from './simd';
 
 // Keys and values are f32 or bf16 bits (T = f32 | u16); the generic helpers are specialised at
 // compile time, and bf16 is widened exactly (<< 16), so both forms add the same f32 values.
@@ -200,17 +200,11 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
 
 /**
  * e^v per lane for v ≤ 0 (a score minus its row max or lse), v clamped below at −87.34 (callers mask
- * those lanes): 2^n · e^r with n = round(v·log2 e) by the 1.5·2^23 trick (its bits hold n, so no
- * float-int conversions), r = v − n·ln 2 in two parts, e^r by the degree-6 Taylor polynomial as exp4.
- * pmax (one instruction) instead of max, whose NaN rules cost several.
+ * those lanes) with pmax (one instruction instead of max, whose NaN rules cost several), then
+ * simd.ts's expClamped4 (n by the 1.5·2^23 trick, degree-6 Taylor polynomial as exp4).
  */
 @inline function expNeg4(v: v128): v128 {
-  const x = f32x4.pmax(v, f32x4.splat(-87.33654));
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
-  const n = f32x4.sub(t, f32x4.splat(12582912.0));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  const p = expPoly6(r);
-  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23));
+  return expClamped4(f32x4.pmax(v, expK(6)));
 }
 
 /** Max over [p, p + 4·n4) (n4 vectors) with pmax: -Infinity lanes are ignored unless all are. */
@@ -232,7 +226,22 @@ function weighted32<T>(p: usize, lo: i32, hi: i32, v0: usize, row: usize, out: u
 /** dst[d·sp + s] = src row s, column d (rows rowB bytes apart) for s < tk; zero for s in [tk, sp). */
 function packT(src: usize, rowB: usize, tk: i32, dim: i32, sp: i32, dst: usize): void {
   const spB = <usize>sp << 2;
-  for (let s = 0; s < tk; s++) {
+  // 4x4 blocks by SIMD transposes (dim % 8 == 0 here), the rows past the last multiple of 4 one by one.
+  const t4 = tk & ~3;
+  for (let s = 0; s < t4; s += 4) {
+    const r0 = src + <usize>s * rowB;
+    const o = dst + (<usize>s << 2);
+    for (let d = 0; d < dim; d += 4) {
+      const q = <usize>d << 2;
+      const v0 = v128.load(r0 + q), v1 = v128.load(r0 + rowB + q), v2 = v128.load(r0 + 2 * rowB + q), v3 = v128.load(r0 + 3 * rowB + q);
+      const od = o + <usize>d * spB;
+      v128.store(od, tr0(v0, v1, v2, v3));
+      v128.store(od + spB, tr1(v0, v1, v2, v3));
+      v128.store(od + 2 * spB, tr2(v0, v1, v2, v3));
+      v128.store(od + 3 * spB, tr3(v0, v1, v2, v3));
+    }
+  }
+  for (let s = t4; s < tk; s++) {
     const r = src + <usize>s * rowB;
     const o = dst + (<usize>s << 2);
     for (let d = 0; d < dim; d++) store<f32>(o + <usize>d * spB, load<f32>(r + (<usize>d << 2)));
@@ -397,7 +406,7 @@ export function attention_train(q: usize, k: usize, v: usize, out: usize, lse: u
           let sv = f32x4.splat(0);
           for (let s = s0; s < s1; s += 4) {
             const x = v128.load(pr + (<usize>s << 2));
-            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, mv)), f32x4.gt(x, expK(12)));
             v128.store(pr + (<usize>s << 2), e);
             sv = f32x4.add(sv, e);
           }
@@ -496,7 +505,7 @@ export function attention_train_backward(q: usize, k: usize, v: usize, out: usiz
           for (let s = s0; s < s1; s += 4) {
             const o = <usize>s << 2;
             const x = v128.load(pr + o);
-            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, f32x4.splat(-Infinity)));
+            const e = v128.and(expNeg4(f32x4.sub(x, lv)), f32x4.gt(x, expK(12)));
             v128.store(pr + o, e);
             v128.store(dr + o, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(dr + o), dv)), scv));
           }
@@ -567,22 +576,19 @@ export function softmax_backward(y: usize, gy: usize, gx: usize, dim: i32, start
 // ---- rotary position embedding ---------------------------------------------------------------
 
 /**
- * Rotate-half RoPE over rows [start, end) of (batch·t); invFreq[half] given (f32); sign = -1 for the
- * inverse. Angles are f32 (pos·invFreq rounded), cos/sin in f64 then rounded, as the ref does.
+ * Rotate-half RoPE over rows [start, end) of (batch·t) from a cos/sin table the caller computed:
+ * table row i holds cos[0..half) then (sign·)sin[0..half) (f32); row r of x uses table row
+ * positions[r] − minPos (byRow == 0: one row per distinct position) or r (byRow != 0).
  */
-export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, invFreq: usize, sign: f32, start: i32, end: i32, scratch: usize): void {
+export function rope(x: usize, out: usize, positions: usize, heads: i32, dim: i32, table: usize, minPos: i32, byRow: i32, start: i32, end: i32, _scratch: usize): void {
   const half = dim >> 1;
-  const cs = scratch, sn = scratch + (<usize>half << 2);
+  const hb = <usize>half << 2;
   for (let r = start; r < end; r++) {
-    const pos = <f32>load<i32>(positions + (<usize>r << 2));
-    for (let i = 0; i < half; i++) {
-      const ang = <f64>(pos * load<f32>(invFreq + (<usize>i << 2)));
-      store<f32>(cs + (<usize>i << 2), <f32>Math.cos(ang));
-      store<f32>(sn + (<usize>i << 2), sign * <f32>Math.sin(ang));
-    }
+    const ti = byRow != 0 ? r : load<i32>(positions + (<usize>r << 2)) - minPos;
+    const cs = table + <usize>ti * (hb << 1);
+    const sn = cs + hb;
     for (let h = 0; h < heads; h++) {
       const o = (<usize>(r * heads + h) * <usize>dim) << 2;
-      const hb = <usize>half << 2;
       let i = 0;
       for (; i + 4 <= half; i += 4) {
         const q = <usize>i << 2;

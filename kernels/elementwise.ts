@@ -4,7 +4,7 @@
 // exp4; other transcendentals and scalar tails use AS's f32 Math (about 1 ulp). Arbitrary stride
 // patterns and bf16<->f16 casts are not here (the wasm wrapper falls back to the ref kernel).
 
-import { DT_BF16, f16x4 as f16x4w, f16ToF32 as f16w, sigmoid4 } from './simd';
+import { DT_BF16, one4, f16x4 as f16x4w, f16ToF32 as f16w, sigmoid4 } from './simd';
 
 export function fill_f32(out: usize, value: f32, start: i32, end: i32, _scratch: usize): void {
   const v = f32x4.splat(value);
@@ -78,7 +78,7 @@ export function unary(op: i32, x: usize, out: usize, start: i32, end: i32, _scra
 export function unary_backward(op: i32, x: usize, y: usize, gy: usize, gx: usize, start: i32, end: i32, _scratch: usize): void {
   let i = start;
   if (op == SILU) {
-    const one = f32x4.splat(1);
+    const one = one4();
     for (; i + 4 <= end; i += 4) {
       const o = <usize>i << 2;
       const v = v128.load(x + o);
@@ -178,7 +178,7 @@ export function swiglu(g: usize, u: usize, out: usize, start: i32, end: i32, _sc
 
 export function swiglu_backward(g: usize, u: usize, gy: usize, gg: usize, gu: usize, start: i32, end: i32, _scratch: usize): void {
   let i = start;
-  const one = f32x4.splat(1);
+  const one = one4();
   for (; i + 4 <= end; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(g + o);

@@ -1,6 +1,7 @@
-// Loss and regularisation kernels: cross entropy (logsumexp per row, and the z-loss-aware
-// backward) over a row range with simd.ts's exp4, and counter-hash inverted dropout over an element
-// range, bit-identical to the ref kernel's mask and scaling (training and evaluation only).
+// Loss and regularisation kernels: cross entropy (logsumexp per row, the z-loss-aware backward, and
+// both fused for training) over a row range with simd.ts's exp4, and counter-hash inverted dropout
+// over an element range, bit-identical to the ref kernel's mask and scaling (training and evaluation
+// only).
 
 import { hsum4, exp4, rowMax } from './simd';
 
@@ -50,6 +51,73 @@ export function cross_entropy_backward(logits: usize, targets: usize, lse: usize
     }
     const q = o + (<usize>t << 2);
     store<f32>(gl + q, load<f32>(gl + q) - ceScale);
+  }
+}
+
+/** Max over one row with pmax (one instruction; a NaN logit still makes the row's sums NaN). */
+@inline function rowMaxP(p: usize, dim: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) m = f32x4.pmax(m, v128.load(p + (<usize>j << 2)));
+  const a = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+  let s = f32x4.extract_lane(f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2)), 0);
+  for (; j < dim; j++) s = max(s, load<f32>(p + (<usize>j << 2)));
+  return s;
+}
+
+/**
+ * cross_entropy and cross_entropy_backward fused: per row, e^(z − max) is written into the gradient
+ * row while Σ is formed (f32 lanes per 4096-element block, blocks in f64, as cross_entropy), then
+ * scaled by (ceScale + zScale·lse)/Σ in place, so each logit's exponential is evaluated once.
+ */
+export function cross_entropy_grad(logits: usize, targets: usize, losses: usize, lse: usize, gl: usize, vocab: i32, ignore: i32, ceScale: f32, zScale: f32, start: i32, end: i32, _scratch: usize): void {
+  for (let r = start; r < end; r++) {
+    const ro = (<usize>r * <usize>vocab) << 2;
+    const o = logits + ro;
+    const g = gl + ro;
+    const t = load<i32>(targets + (<usize>r << 2));
+    const mx = rowMaxP(o, vocab);
+    const vm = f32x4.splat(mx);
+    let s: f64 = 0;
+    let j = 0;
+    while (j < vocab) {
+      const e = min(vocab, j + 4096);
+      let a = f32x4.splat(0);
+      for (; j + 4 <= e; j += 4) {
+        const q = <usize>j << 2;
+        const x = exp4(f32x4.sub(v128.load(o + q), vm));
+        v128.store(g + q, x);
+        a = f32x4.add(a, x);
+      }
+      let bs = <f64>hsum4(a);
+      for (; j < e; j++) {
+        const x = Mathf.exp(load<f32>(o + (<usize>j << 2)) - mx);
+        store<f32>(g + (<usize>j << 2), x);
+        bs += <f64>x;
+      }
+      s += bs;
+    }
+    const l = <f32>(<f64>mx + Math.log(s));
+    store<f32>(lse + (<usize>r << 2), l);
+    if (t == ignore) {
+      store<f32>(losses + (<usize>r << 2), 0);
+      memory.fill(g, 0, <usize>vocab << 2);
+      continue;
+    }
+    store<f32>(losses + (<usize>r << 2), l - load<f32>(o + (<usize>t << 2)));
+    const f = <f32>(<f64>(ceScale + zScale * l) / s);
+    const vf = f32x4.splat(f);
+    j = 0;
+    for (; j + 4 <= vocab; j += 4) {
+      const q = g + (<usize>j << 2);
+      v128.store(q, f32x4.mul(v128.load(q), vf));
+    }
+    for (; j < vocab; j++) {
+      const q = g + (<usize>j << 2);
+      store<f32>(q, load<f32>(q) * f);
+    }
+    const q = g + (<usize>t << 2);
+    store<f32>(q, load<f32>(q) - ceScale);
   }
 }
 

@@ -1,6 +1,7 @@
-// Normalisation kernels over a row range [start, end): RMSNorm and LayerNorm (forward and the row
-// part of backward), and GroupNorm forward over (sample, group) items. The weight/bias gradients
-// are a column pass (norm_backward_gw) over a column range, so no two threads write one element.
+// Normalisation kernels over a row range [start, end): RMSNorm and LayerNorm (forward and backward:
+// the row pass also sums the weight/bias gradients into per-participant f64 partials the caller adds
+// up; when those do not fit in scratch, a column pass, norm_backward_gw, over a column range, so no two
+// threads write one element), and GroupNorm forward over (sample, group) items.
 // Row sums are f32 lanes (rowSumSq, LayerNorm), GroupNorm's are f32 blocks summed in f64, the
 // weight gradients f64. GroupNorm backward is ref only.
 
@@ -38,21 +39,50 @@ export function rmsnorm(x: usize, w: usize, out: usize, rstd: usize, dim: i32, e
   }
 }
 
-/** gx rows of RMSNorm backward (gw is the column pass norm_backward_gw). */
-export function rmsnorm_backward(x: usize, w: usize, rstd: usize, gy: usize, gx: usize, dim: i32, start: i32, end: i32, _scratch: usize): void {
+/** part[0..4) (f64) += g·xh lane-wise for four lanes, in f64 (the products of the column pass). */
+@inline function addProducts(part: usize, g: v128, xh: v128): void {
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(g), f64x2.promote_low_f32x4(xh));
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1)), f64x2.promote_low_f32x4(v128.shuffle<f32>(xh, xh, 2, 3, 0, 1)));
+  v128.store(part, f64x2.add(v128.load(part), lo));
+  v128.store(part, f64x2.add(v128.load(part, 16), hi), 16);
+}
+
+/** part[0..4) (f64) += g lane-wise. */
+@inline function addValues(part: usize, g: v128): void {
+  v128.store(part, f64x2.add(v128.load(part), f64x2.promote_low_f32x4(g)));
+  v128.store(part, f64x2.add(v128.load(part, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1))), 16);
+}
+
+/**
+ * gx rows of RMSNorm backward. partials != 0: this participant's f64 partial Σ gy·(x·rstd) per column
+ * [dim] at its scratch (zeroed here; the caller adds the participants' partials into gw in participant
+ * order), so the weight gradient needs no second pass over x and gy; the split must be static (one
+ * range per participant). partials == 0: gw is the column pass norm_backward_gw.
+ */
+export function rmsnorm_backward(x: usize, w: usize, rstd: usize, gy: usize, gx: usize, dim: i32, partials: i32, start: i32, end: i32, scratch: usize): void {
+  const gwPart: usize = partials != 0 ? scratch : 0;
+  if (gwPart != 0) memory.fill(gwPart, 0, <usize>dim << 3);
   for (let r = start; r < end; r++) {
     const o = (<usize>r * <usize>dim) << 2;
     const rs = load<f32>(rstd + (<usize>r << 2));
+    const vr = f32x4.splat(rs);
     let acc = f32x4.splat(0);
     let j = 0;
     for (; j + 4 <= dim; j += 4) {
       const q = <usize>j << 2;
-      acc = f32x4.add(acc, f32x4.mul(f32x4.mul(v128.load(gy + o + q), v128.load(w + q)), v128.load(x + o + q)));
+      const g = v128.load(gy + o + q), xv = v128.load(x + o + q);
+      acc = f32x4.add(acc, f32x4.mul(f32x4.mul(g, v128.load(w + q)), xv));
+      if (gwPart != 0) addProducts(gwPart + (<usize>j << 3), g, f32x4.mul(xv, vr));
     }
     let dot = hsum4(acc);
-    for (; j < dim; j++) { const q = <usize>j << 2; dot += load<f32>(gy + o + q) * load<f32>(w + q) * load<f32>(x + o + q); }
+    for (; j < dim; j++) {
+      const q = <usize>j << 2;
+      const g = load<f32>(gy + o + q), xv = load<f32>(x + o + q);
+      dot += g * load<f32>(w + q) * xv;
+      if (gwPart != 0) store<f64>(gwPart + (<usize>j << 3), load<f64>(gwPart + (<usize>j << 3)) + <f64>g * <f64>(xv * rs));
+    }
     const c = (rs * rs * rs * dot) / <f32>dim;
-    const vr = f32x4.splat(rs), vc = f32x4.splat(c);
+    const vc = f32x4.splat(c);
     j = 0;
     for (; j + 4 <= dim; j += 4) {
       const q = <usize>j << 2;
@@ -217,11 +247,22 @@ export function groupnorm(x: usize, w: usize, b: usize, out: usize, mean: usize,
   }
 }
 
-/** gx rows of LayerNorm backward (w may be 0 = ones). */
-export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize, dim: i32, aRows: i32, start: i32, end: i32, _scratch: usize): void {
+/**
+ * gx rows of LayerNorm backward (w may be 0 = ones). withGw / withGb != 0: this participant's f64
+ * partials [aRows, dim] of Σ gy·x̂ (at its scratch) and Σ gy (after them) (zeroed here; the caller
+ * adds them into gw / gb), as in rmsnorm_backward; both 0: the weight gradients are the column pass
+ * norm_backward_gw.
+ */
+export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize, gy: usize, gx: usize, dim: i32, aRows: i32, withGw: i32, withGb: i32, start: i32, end: i32, scratch: usize): void {
+  const partB = <usize>(aRows * dim) << 3;
+  const gwPart: usize = withGw != 0 ? scratch : 0;
+  const gbPart: usize = withGb != 0 ? scratch + partB : 0;
+  if (gwPart != 0) memory.fill(gwPart, 0, partB);
+  if (gbPart != 0) memory.fill(gbPart, 0, partB);
   for (let r = start; r < end; r++) {
     const o = (<usize>r * <usize>dim) << 2;
     const ao = (<usize>(r % aRows) * <usize>dim) << 2;
+    const po = ao << 1; // f64 partials of this affine row
     const mu = load<f32>(mean + (<usize>r << 2));
     const rs = load<f32>(rstd + (<usize>r << 2));
     const vmu = f32x4.splat(mu), vrs = f32x4.splat(rs);
@@ -231,10 +272,13 @@ export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize,
     for (; j + 4 <= dim; j += 4) {
       const q = <usize>j << 2;
       const xh = f32x4.mul(f32x4.sub(v128.load(x + o + q), vmu), vrs);
-      let gh = v128.load(gy + o + q);
+      const g = v128.load(gy + o + q);
+      let gh = g;
       if (w != 0) gh = f32x4.mul(gh, v128.load(w + ao + q));
       ag = f32x4.add(ag, gh);
       agx = f32x4.add(agx, f32x4.mul(gh, xh));
+      if (gwPart != 0) addProducts(gwPart + po + (q << 1), g, xh);
+      if (gbPart != 0) addValues(gbPart + po + (q << 1), g);
     }
     let sg = hsum4(ag), sgx = hsum4(agx);
     for (; j < dim; j++) {
@@ -244,6 +288,8 @@ export function layernorm_backward(x: usize, w: usize, mean: usize, rstd: usize,
       const gh = w != 0 ? g * load<f32>(w + ao + q) : g;
       sg += gh;
       sgx += gh * xh;
+      if (gwPart != 0) store<f64>(gwPart + po + (q << 1), load<f64>(gwPart + po + (q << 1)) + <f64>g * <f64>xh);
+      if (gbPart != 0) store<f64>(gbPart + po + (q << 1), load<f64>(gbPart + po + (q << 1)) + <f64>g);
     }
     const mg = sg / <f32>dim, mgx = sgx / <f32>dim;
     const vmg = f32x4.splat(mg), vmgx = f32x4.splat(mgx);

@@ -240,6 +240,11 @@ export interface Kernels {
    * valid target, 0 for ignored rows. (ceScale = g/count; zScale = g·2·zCoef/count.)
    */
   crossEntropyBackward(logits: F32, targets: I32, lse: F32, gLogits: F32, rows: number, vocab: number, ignoreIndex: number, ceScale: number, zScale: number): void;
+  /**
+   * crossEntropy and crossEntropyBackward in one call (training: the gradient for upstream 1 is
+   * formed while each row is at hand, so e^z is evaluated once per logit instead of twice).
+   */
+  crossEntropyWithGrad(logits: F32, targets: I32, losses: F32, lse: F32, gLogits: F32, rows: number, vocab: number, ignoreIndex: number, ceScale: number, zScale: number): void;
 
   // ---- optim --------------------------------------------------------------------------------
   /** In-place AdamW with decoupled weight decay over n elements of param/grad/m/v. */
@@ -293,6 +298,7 @@ export const KERNEL_FAMILY = {
   dropout: 'loss',
   crossEntropy: 'loss',
   crossEntropyBackward: 'loss',
+  crossEntropyWithGrad: 'loss',
   adamw: 'optim',
   sumSquares: 'optim',
 } as const satisfies Record<KernelName, KernelFamily>;

@@ -81,6 +81,49 @@ test('noGrad records nothing; grad mode records and accumulates across backward 
   e.dispose();
 });
 
+test('weight gradients added straight into .grad (linear used twice, rmsnorm, embedding) sum across uses and backward calls', () => {
+  const e = engine();
+  // W [2, 2] used by two linears on x [1, 2, 2] (shared-weight GEMM path) and once by a plain 2-D matmul.
+  const w = e.tensor([1, 2, 3, 4], [2, 2], 'f32', 'params').trainable();
+  const nw = e.tensor([2, 2], [2], 'f32', 'params').trainable();
+  const table = e.tensor([1, 0, 0, 1, 1, 1], [3, 2], 'f32', 'params').trainable();
+  const run = (): void =>
+    e.scope(() => {
+      const x = e.tensor([1, 0, 0, 1], [1, 2, 2]);
+      const y = ops.add(ops.linear(x, w), ops.linear(x, w)); // 2·x·Wᵀ
+      const z = ops.matmul(e.tensor([1, 1], [1, 2]), w); // [1, 2]: column sums of W
+      const emb = ops.embedding(table, e.ids([2, 2], [1, 2])); // [1, 2, 2]: row 2 twice
+      const r = ops.rmsnorm(e.tensor([3, 4], [1, 2]), nw, 0); // rms = sqrt(12.5)
+      backward(ops.add(ops.add(ops.sum(y), ops.sum(z)), ops.add(ops.sum(emb), ops.sum(r))));
+    });
+  run();
+  // d/dW of Σ 2·x·Wᵀ with x = I: 2 everywhere; of Σ [1 1]·W: 1 everywhere.
+  assert.deepEqual(w.grad!.toArray(), [3, 3, 3, 3]);
+  assert.deepEqual(table.grad!.toArray(), [0, 0, 0, 0, 2, 2]);
+  const rms = Math.sqrt(12.5);
+  const ng = nw.grad!.toArray();
+  assert.ok(Math.abs(ng[0] - 3 / rms) < 1e-6 && Math.abs(ng[1] - 4 / rms) < 1e-6, `norm weight grad ${ng.join(', ')}`);
+  run();
+  assert.deepEqual(w.grad!.toArray(), [6, 6, 6, 6]);
+  assert.deepEqual(table.grad!.toArray(), [0, 0, 0, 0, 4, 4]);
+  e.dispose();
+});
+
+test('cross entropy gradient formed by the forward pass: softmax − onehot, scaled by the upstream gradient', () => {
+  const e = engine();
+  // logits [0, 0, ln 2]: softmax [1/4, 1/4, 1/2]; target 0 -> d CE / d logits = [-3/4, 1/4, 1/2].
+  const logits = e.tensor([0, 0, Math.log(2)], [1, 3], 'f32', 'params').trainable();
+  const t = e.ids([0], [1]);
+  e.scope(() => backward(ops.crossEntropy(logits, t)));
+  const g1 = logits.grad!.toArray();
+  [-0.75, 0.25, 0.5].forEach((v, i) => assert.ok(Math.abs(g1[i] - v) < 1e-6, `upstream 1: ${g1.join(', ')}`));
+  zeroGrad([logits]);
+  e.scope(() => backward(ops.affine(ops.crossEntropy(logits, t), 3)));
+  const g3 = logits.grad!.toArray();
+  [-2.25, 0.75, 1.5].forEach((v, i) => assert.ok(Math.abs(g3[i] - v) < 1e-6, `upstream 3: ${g3.join(', ')}`));
+  e.dispose();
+});
+
 test('AdamW with clipping fits a linear regression', () => {
   const e = engine();
   const wTrue = [0.5, -1.25, 2];

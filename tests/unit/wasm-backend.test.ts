@@ -79,6 +79,9 @@ for (const threads of [1, 2]) {
       [130, 9, 257],
       [2, 300, 129],
       [4, 1000, 77],
+      [601, 7, 20], // transA with m > 512 packs 256 rows of op(A) per pass: three passes, the last ragged
+      [603, 40, 300], // the same split across threads (row chunks), two depth slices
+      [5, 1030, 33], // B packed row-wise across two NC = 1024 column blocks, a ragged last panel
     ];
     for (const [m, n, k] of shapes) {
       for (const transA of [false, true]) {

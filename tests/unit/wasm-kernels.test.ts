@@ -230,8 +230,42 @@ describe('wasm native kernels vs ref', () => {
       be.kernels.crossEntropyBackward(x, targets, lse2, g1, rows, dim, -100, 0.25, 0.01);
       refKernels.crossEntropyBackward(x, targets, lse2, g2, rows, dim, -100, 0.25, 0.01);
       close(g1, g2, 'crossEntropyBackward');
+      const l3 = f32(rows), lse3 = f32(rows), g3 = f32(rows * dim);
+      be.kernels.crossEntropyWithGrad(x, targets, l3, lse3, g3, rows, dim, -100, 0.25, 0.01);
+      close(l3, l2, 'crossEntropyWithGrad loss');
+      close(lse3, lse2, 'crossEntropyWithGrad lse');
+      close(g3, g2, 'crossEntropyWithGrad gradient');
+      const l4 = f32(rows), lse4 = f32(rows), g4 = f32(rows * dim);
+      refKernels.crossEntropyWithGrad(x, targets, l4, lse4, g4, rows, dim, -100, 0.25, 0.01);
+      close(g4, g2, 'ref crossEntropyWithGrad gradient');
     });
   }
+
+  it('norm weight gradients: row-pass partials accumulate into gw/gb; rows wider than scratch take the column pass', () => {
+    const stride = be.scratchAddress(1) - be.scratchAddress(0);
+    // rows × dim: split across threads (partials per participant), and a dim whose f64 partials exceed scratch.
+    for (const [rows, dim] of [
+      [200, 260],
+      [2, Math.ceil(stride / 8) + 5],
+    ]) {
+      const x = f32(rows * dim, () => rand() * 4);
+      const gy = f32(rows * dim), g1 = f32(rows * dim), g2 = f32(rows * dim);
+      const w = f32(dim, () => 1 + rand());
+      const rs = f32(rows, () => 1 + rand()), mu = f32(rows);
+      // Non-zero starting gradients: the kernels must add to them.
+      const gw1 = f32(dim), gw2 = clone(gw1);
+      be.kernels.rmsnormBackward(x, w, rs, gy, g1, gw1, rows, dim);
+      refKernels.rmsnormBackward(x, w, rs, gy, g2, gw2, rows, dim);
+      close(g1, g2, `rmsnormBackward gx dim=${dim}`);
+      close(gw1, gw2, `rmsnormBackward gw dim=${dim}`);
+      const lb1 = f32(dim), lb2 = clone(lb1), lw1 = f32(dim), lw2 = clone(lw1);
+      be.kernels.layernormBackward(x, w, mu, rs, gy, g1, lw1, lb1, rows, dim, 1);
+      refKernels.layernormBackward(x, w, mu, rs, gy, g2, lw2, lb2, rows, dim, 1);
+      close(g1, g2, `layernormBackward gx dim=${dim}`);
+      close(lw1, lw2, `layernormBackward gw dim=${dim}`);
+      close(lb1, lb2, `layernormBackward gb dim=${dim}`);
+    }
+  });
 
   it('reduce sum/max over inner = 1 and inner > 1', () => {
     for (const [outer, len, inner] of [
@@ -250,18 +284,26 @@ describe('wasm native kernels vs ref', () => {
     }
   });
 
-  it('rope forward and inverse', () => {
+  it('rope forward and inverse (cos/sin per distinct position, or per row when positions spread wider)', () => {
     for (const [batch, t, heads, dim] of [
       [1, 3, 2, 6],
       [2, 64, 8, 64],
+      [3, 40, 4, 10],
     ]) {
       const x = f32(batch * t * heads * dim);
-      const pos = i32(batch * t, (i) => (i * 37) % 5000);
-      for (const inverse of [false, true]) {
-        const o1 = f32(x.length), o2 = f32(x.length);
-        be.kernels.rope(x, o1, pos, batch, t, heads, dim, 10000, inverse);
-        refKernels.rope(x, o2, pos, batch, t, heads, dim, 10000, inverse);
-        close(o1, o2, `rope inverse=${inverse}`);
+      const patterns: [string, (i: number) => number][] = [
+        ['spread', (i) => (i * 37) % 5000], // range > rows: one table row per x row
+        ['per batch', (i) => (i % t) + 7], // every batch row at positions 7..t+6: one table row per position
+        ['repeats', (i) => 3 - ((i * 5) % 4)], // small range incl. negatives, out of order
+      ];
+      for (const [name, gen] of patterns) {
+        const pos = i32(batch * t, gen);
+        for (const inverse of [false, true]) {
+          const o1 = f32(x.length), o2 = f32(x.length);
+          be.kernels.rope(x, o1, pos, batch, t, heads, dim, 10000, inverse);
+          refKernels.rope(x, o2, pos, batch, t, heads, dim, 10000, inverse);
+          close(o1, o2, `rope ${name} ${batch}x${t}x${heads}x${dim} inverse=${inverse}`);
+        }
       }
     }
   });

@@ -1,7 +1,8 @@
 // Reverse-mode differentiation: topologically orders the nodes reachable from a scalar (or seeded)
 // output, then applies each primitive's rule from the gradient table in reverse, in no-grad mode.
-// Leaf gradients accumulate into `leaf.grad` in the grads arena (so several backward calls add up);
-// intermediate gradients are scratch tensors of the current scope.
+// Leaf gradients accumulate into `leaf.grad` in the grads arena (so several backward calls add up;
+// rules may add into it directly, see LeafGrad); intermediate gradients are scratch tensors of the
+// current scope.
 
 import { ChameleonError, ShapeError, fmtShape } from '../../util/errors.js';
 import { add } from '../ops/elementwise.js';
@@ -47,6 +48,19 @@ export function backward(out: Tensor, seed?: Tensor): Tensor[] {
   const order = topoOrder(out);
   const grads = new Map<Tensor, Tensor>();
   const leaves: Tensor[] = [];
+  const received = new Set<Tensor>();
+  const leafGrad = (t: Tensor): Tensor | null => {
+    if (t.node || !t.requiresGrad) return null;
+    if (!t.grad) {
+      t.grad = e.zeros(t.shape, 'f32', 'grads');
+      t.grad.name = t.name ? `${t.name}.grad` : '';
+    }
+    if (!received.has(t)) {
+      received.add(t);
+      leaves.push(t);
+    }
+    return t.grad;
+  };
   e.noGrad(() => {
     grads.set(out, seed ?? e.full(out.shape, 1));
     for (let i = order.length - 1; i >= 0; i--) {
@@ -55,17 +69,12 @@ export function backward(out: Tensor, seed?: Tensor): Tensor[] {
       if (!g) continue;
       grads.delete(t);
       if (!t.node) {
-        if (!t.grad) {
-          t.grad = e.zeros(t.shape, 'f32', 'grads');
-          t.grad.name = t.name ? `${t.name}.grad` : '';
-        }
-        accumulateInto(t.grad, g);
-        leaves.push(t);
+        accumulateInto(leafGrad(t) as Tensor, g);
         continue;
       }
       const node: Node = t.node;
       const rule = GRAD_RULES[node.prim] as GradRule<Prim>;
-      const gs = rule(node as never, g);
+      const gs = rule(node as never, g, leafGrad);
       node.inputs.forEach((inp, j) => {
         const gi = gs[j];
         if (!inp.requiresGrad || !gi) return;

@@ -7,14 +7,22 @@ import { ChameleonError } from '../../util/errors.js';
 import type { Engine } from '../engine.js';
 import { cast, div, mul, neg, scale } from '../ops/elementwise.js';
 import { convParams } from '../ops/conv.js';
-import { matmul } from '../ops/matmul.js';
+import { matmul, matmulAccumulate } from '../ops/matmul.js';
 import { inEngine } from '../ops/nn.js';
 import { broadcastStrides } from '../ops/check.js';
 import { broadcastTo, permute, reshape, slice, sumTo } from '../ops/shape.js';
 import { numel, type Tensor } from '../tensor.js';
 import type { NodeOf, Prim } from './primitives.js';
 
-export type GradRule<P extends Prim> = (node: NodeOf<P>, g: Tensor) => (Tensor | null)[];
+/**
+ * The gradient buffer of a leaf that requires grad (created zeroed on first use and counted as having
+ * received a gradient), or null for any other tensor. A rule may add an input's gradient straight
+ * into it (e.g. a weight-gradient GEMM with beta = 1) and return null for that input instead of a
+ * temporary that backward() would then add.
+ */
+export type LeafGrad = (t: Tensor) => Tensor | null;
+
+export type GradRule<P extends Prim> = (node: NodeOf<P>, g: Tensor, leafGrad: LeafGrad) => (Tensor | null)[];
 
 function emptyLike(e: Engine, t: Tensor, zero = false): Tensor {
   return e.empty(t.shape, 'f32', { zero });
@@ -38,7 +46,7 @@ function minmaxGrad(node: NodeOf<'minmax'>, g: Tensor): (Tensor | null)[] {
   return [sumTo(ga, a.shape), sumTo(gb, b.shape)];
 }
 
-function matmulGrad(node: NodeOf<'matmul'>, g: Tensor): (Tensor | null)[] {
+function matmulGrad(node: NodeOf<'matmul'>, g: Tensor, leafGrad: LeafGrad): (Tensor | null)[] {
   const [a, b] = node.inputs;
   const { transA, transB } = node.attrs;
   let ga: Tensor | null = null;
@@ -51,12 +59,18 @@ function matmulGrad(node: NodeOf<'matmul'>, g: Tensor): (Tensor | null)[] {
   if (b.requiresGrad) {
     const shared = b.rank === 2 && a.rank > 2;
     if (shared && !transA) {
-      // Fold the batch: A [(B·m), k], dC [(B·m), n].
+      // Fold the batch: A [(B·m), k], dC [(B·m), n]. A leaf weight's GEMM adds into its .grad.
       const k = a.shape[a.rank - 1];
       const n = g.shape[g.rank - 1];
       const a2 = reshape(a, [-1, k]);
       const g2 = reshape(g, [-1, n]);
-      gb = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+      const acc = leafGrad(b);
+      if (acc) {
+        if (transB) matmulAccumulate(acc, g2, a2, { transA: true });
+        else matmulAccumulate(acc, a2, g2, { transA: true });
+      } else {
+        gb = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+      }
     } else {
       // op(B) grad = op(A)ᵀ · dC ; stored B grad = (dC)ᵀ · op(A) when transB.
       const full = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
@@ -129,29 +143,34 @@ export const GRAD_RULES: { readonly [P in Prim]: GradRule<P> } = {
   },
   broadcastTo: (n, g) => [sumTo(g, n.inputs[0].shape)],
   cast: (n, g) => [g.dtype === n.inputs[0].dtype ? g : cast(g, n.inputs[0].dtype)],
-  embedding: (n, g) => {
+  // The kernels below add into their table/weight gradients: a leaf's .grad directly when it is one.
+  embedding: (n, g, leafGrad) => {
     const [table, ids] = n.inputs;
-    const gt = emptyLike(g.engine, table, true);
+    const leaf = leafGrad(table);
+    const gt = leaf ?? emptyLike(g.engine, table, true);
     g.engine.k.scatterAdd(g.f32(), ids.i32(), gt.f32(), table.shape[1]);
-    return [gt, null];
+    return [leaf ? null : gt, null];
   },
-  rmsnorm: (n, g) => {
+  rmsnorm: (n, g, leafGrad) => {
     const [x, w] = n.inputs;
     const d = w.shape[0];
     const gx = emptyLike(g.engine, x);
-    const gw = emptyLike(g.engine, w, true);
+    const leaf = leafGrad(w);
+    const gw = leaf ?? emptyLike(g.engine, w, true);
     g.engine.k.rmsnormBackward(x.f32(), w.f32(), n.saved.rstd.f32(), g.f32(), gx.f32(), gw.f32(), x.size / d, d);
-    return [gx, gw];
+    return [gx, leaf ? null : gw];
   },
-  layernorm: (n, g) => {
+  layernorm: (n, g, leafGrad) => {
     const [x, w, b] = n.inputs;
     const d = x.shape[x.rank - 1];
     const gx = emptyLike(g.engine, x);
-    const gw = w ? emptyLike(g.engine, w, true) : null;
-    const gb = b ? emptyLike(g.engine, b, true) : null;
+    const wLeaf = w ? leafGrad(w) : null;
+    const bLeaf = b ? leafGrad(b) : null;
+    const gw = w ? (wLeaf ?? emptyLike(g.engine, w, true)) : null;
+    const gb = b ? (bLeaf ?? emptyLike(g.engine, b, true)) : null;
     const { mean, rstd } = n.saved;
     g.engine.k.layernormBackward(x.f32(), w ? w.f32() : null, mean.f32(), rstd.f32(), g.f32(), gx.f32(), gw?.f32() ?? null, gb?.f32() ?? null, x.size / d, d, n.attrs.affineRows);
-    return n.attrs.affine ? [gx, gw, gb] : [gx];
+    return n.attrs.affine ? [gx, wLeaf ? null : gw, bLeaf ? null : gb] : [gx];
   },
   groupnorm: (n, g) => {
     const [x, w, b] = n.inputs;
@@ -217,17 +236,10 @@ export const GRAD_RULES: { readonly [P in Prim]: GradRule<P> } = {
     g.engine.k.dropout(g.f32(), gx.f32(), n.attrs.p, n.attrs.seed);
     return [gx];
   },
+  // The forward formed the gradient for an upstream 1 (crossEntropyWithGrad); the loss is linear in it.
   crossEntropy: (n, g) => {
-    const [logits, targets] = n.inputs;
-    const v = logits.shape[logits.rank - 1];
-    const rows = logits.size / v;
     const gv = g.item();
-    const count = Math.max(1, n.attrs.count);
-    const gl = emptyLike(g.engine, logits);
-    const ceScale = gv / count;
-    const zScale = (gv * 2 * n.attrs.zLoss) / count;
-    g.engine.k.crossEntropyBackward(logits.f32(), targets.i32(), n.saved.lse.f32(), gl.f32(), rows, v, n.attrs.ignoreIndex, ceScale, zScale);
-    return [gl, null];
+    return [gv === 1 ? n.saved.grad : scale(n.saved.grad, gv), null];
   },
 };
 

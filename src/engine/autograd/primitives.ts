@@ -49,7 +49,8 @@ export interface PrimSpec {
   conv2d: { attrs: { geometry: ConvGeometry; bias: boolean }; saved: null };
   upsample: { attrs: { factor: number }; saved: null };
   dropout: { attrs: { p: number; seed: number }; saved: null };
-  crossEntropy: { attrs: { ignoreIndex: number; zLoss: number; count: number }; saved: { lse: Tensor } };
+  /** saved.grad: d loss / d logits for an upstream gradient of 1, formed by the forward pass. */
+  crossEntropy: { attrs: { ignoreIndex: number; zLoss: number; count: number }; saved: { lse: Tensor; grad: Tensor } };
 }
 
 export type Prim = keyof PrimSpec;

@@ -51,7 +51,13 @@ export function crossEntropyParts(logits: Tensor, targets: Tensor, opts: CrossEn
   for (let i = 0; i < t.length; i++) if (t[i] !== ignoreIndex) count++;
   const losses = e.empty([rows], 'f32', { zero: false }); // [rows]
   const lse = e.empty([rows], 'f32', { zero: false }); // [rows]
-  e.k.crossEntropy(logits.f32(), t, losses.f32(), lse.f32(), rows, v, ignoreIndex);
+  const keep = willRecord([logits]);
+  const denom = Math.max(1, count);
+  // Training: the gradient for an upstream gradient of 1 is formed in the same pass (the backward
+  // rule scales it by the actual upstream value), so each logit's exponential is evaluated once.
+  const grad = keep ? e.empty(logits.shape, 'f32', { zero: false }) : null; // [..., V]
+  if (grad) e.k.crossEntropyWithGrad(logits.f32(), t, losses.f32(), lse.f32(), grad.f32(), rows, v, ignoreIndex, 1 / denom, (2 * zLoss) / denom);
+  else e.k.crossEntropy(logits.f32(), t, losses.f32(), lse.f32(), rows, v, ignoreIndex);
   let ce = 0;
   let lseSq = 0;
   const l = losses.f32();
@@ -70,12 +76,10 @@ export function crossEntropyParts(logits: Tensor, targets: Tensor, opts: CrossEn
       groupCounts![groups[t[i]]]++;
     }
   }
-  const denom = Math.max(1, count);
   ce /= denom;
   lseSq /= denom;
   const loss = e.tensor([ce + zLoss * lseSq], []);
-  const keep = willRecord([logits]);
-  record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, keep ? { lse } : null);
+  record('crossEntropy', [logits, targets], loss, { ignoreIndex, zLoss, count }, grad ? { lse, grad } : null);
   return groups ? { loss, ce, lseSq, count, groupSums, groupCounts } : { loss, ce, lseSq, count };
 }
 

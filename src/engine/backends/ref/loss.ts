@@ -87,5 +87,22 @@ function crossEntropyBackward(
   }
 }
 
+/** crossEntropy, then crossEntropyBackward from the lse it wrote (the fused kernel's spec). */
+function crossEntropyWithGrad(
+  logits: F32,
+  targets: I32,
+  losses: F32,
+  lse: F32,
+  gLogits: F32,
+  rows: number,
+  vocab: number,
+  ignoreIndex: number,
+  ceScale: number,
+  zScale: number,
+): void {
+  crossEntropy(logits, targets, losses, lse, rows, vocab, ignoreIndex);
+  crossEntropyBackward(logits, targets, lse, gLogits, rows, vocab, ignoreIndex, ceScale, zScale);
+}
+
 /** The loss family of the ref kernel table. */
-export const lossKernels: FamilyKernels<'loss'> = { dropout, crossEntropy, crossEntropyBackward };
+export const lossKernels: FamilyKernels<'loss'> = { dropout, crossEntropy, crossEntropyBackward, crossEntropyWithGrad };

@@ -38,6 +38,7 @@ export const EXPORTS = [
   'groupnorm',
   'cross_entropy',
   'cross_entropy_backward',
+  'cross_entropy_grad',
   'reduce',
   'rope',
   'gather',

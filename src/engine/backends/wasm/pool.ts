@@ -77,10 +77,12 @@ export class ThreadPool {
    * `chunksPerThread` > 0 schedules dynamically (threads × chunksPerThread ranges taken from a shared
    * counter), which keeps both cores busy when one runs slower; 0 gives each participant one fixed
    * range (required by kernels that leave per-participant partial results in scratch).
+   * Returns how many participants ran (1: the main thread alone; else all threads, participant p
+   * with scratch(p)), so callers can combine per-participant partials; 0 when there was no work.
    */
-  run(label: string, name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean, chunksPerThread = 0): void {
+  run(label: string, name: ExportName, args: readonly number[], total: number, align: number, parallel: boolean, chunksPerThread = 0): number {
     if (this.disposed) throw new KernelError(`${label}: the wasm backend was disposed`);
-    if (total <= 0) return;
+    if (total <= 0) return 0;
     const fn = this.fns[EXPORT_INDEX[name]];
     if (!parallel || this.threads === 1 || total <= align) {
       const call = this.call;
@@ -92,7 +94,7 @@ export class ThreadPool {
       } catch (err) {
         throw new KernelError(`wasm kernel ${label} failed on the main thread: ${describe(err)}`);
       }
-      return;
+      return 1;
     }
     const ctl = this.ctl;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
@@ -129,6 +131,7 @@ export class ThreadPool {
       const who = failed === 1 ? 'the main thread' : `worker ${failed - 1}`;
       throw new KernelError(`wasm kernel ${label} failed in ${who}: ${msg}`);
     }
+    return this.threads;
   }
 
   private waitDone(): void {

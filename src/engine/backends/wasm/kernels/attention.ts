@@ -3,7 +3,8 @@
 // attention splits (batch, head) for the forward (saving lse) and (batch, kv head) for the backward
 // (recomputing probabilities; gk/gv rows have one writer), in per-thread scratch or a reserved heap
 // region when the packed keys/values exceed it. Falls back to ref over this memory when the scores
-// (inference) or cos/sin table (RoPE) do not fit in scratch, or (training) dim % 8 != 0; arrays
+// (inference) do not fit in scratch, or (training) dim % 8 != 0 (RoPE's cos/sin table is built
+// here, once per distinct position, in a reserved region); arrays
 // outside wasm memory are refused (KernelMemoryError).
 
 import type { AttentionParams, F32, I32 } from '../../../kernels.js';
@@ -96,16 +97,39 @@ export function attentionBackward(ctx: NativeContext, q: F32, k: F32, v: F32, ou
 }
 
 export function rope(ctx: NativeContext, x: F32, out: F32, positions: I32, batch: number, t: number, heads: number, dim: number, theta: number, inverse: boolean): void {
-  const half = dim >> 1;
   requireHeap(ctx, 'rope', x, out, positions);
-  if (half * 8 > ctx.pool.scratchBytes) return ctx.ref.rope(x, out, positions, batch, t, heads, dim, theta, inverse);
-  // invFreq exactly as the ref computes it (f32), in a temporary region.
-  const region = ctx.heap.reserve(half * 4);
+  const half = dim >> 1;
+  const rows = batch * t;
+  if (rows === 0) return;
+  // cos/sin once per distinct position (batch rows share them; the kernel only rotates), computed
+  // exactly as the ref computes them: f32 angle from the f32 inverse frequency, f64 cos/sin rounded
+  // to f32. Positions spanning more values than there are rows get one table row per x row.
+  let lo = positions[0];
+  let hi = positions[0];
+  for (let r = 1; r < rows; r++) {
+    const p = positions[r];
+    if (p < lo) lo = p;
+    if (p > hi) hi = p;
+  }
+  const byRow = hi - lo + 1 > rows;
+  const count = byRow ? rows : hi - lo + 1;
+  const region = ctx.heap.reserve(count * dim * 4, false);
   try {
-    const inv = new Float32Array(region.buffer, region.byteOffset, half);
+    const table = new Float32Array(region.buffer, region.byteOffset, count * dim);
+    const inv = new Float32Array(half);
     for (let i = 0; i < half; i++) inv[i] = 1 / Math.fround(theta ** Math.fround((2 * i) / dim));
-    const args = [x.byteOffset, out.byteOffset, positions.byteOffset, heads, dim, region.byteOffset, inverse ? -1 : 1];
-    ctx.pool.run('rope', 'rope', args, batch * t, 1, par(batch * t, heads * dim));
+    const sign = inverse ? -1 : 1;
+    for (let c = 0; c < count; c++) {
+      const pos = byRow ? positions[c] : lo + c;
+      const o = c * dim;
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(pos * inv[i]);
+        table[o + i] = Math.cos(angle);
+        table[o + half + i] = sign * Math.fround(Math.sin(angle));
+      }
+    }
+    const args = [x.byteOffset, out.byteOffset, positions.byteOffset, heads, dim, region.byteOffset, lo, byRow ? 1 : 0];
+    ctx.pool.run('rope', 'rope', args, rows, 1, par(rows, heads * dim));
   } finally {
     ctx.heap.unreserve(region);
   }

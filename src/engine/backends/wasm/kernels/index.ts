@@ -49,6 +49,7 @@ export function buildKernels(ctx: NativeContext): { kernels: Kernels; native: Re
     // loss
     crossEntropy: (l, t, losses, lse, rows, vocab, ig) => loss.crossEntropy(ctx, l, t, losses, lse, rows, vocab, ig),
     crossEntropyBackward: (l, t, lse, g, rows, vocab, ig, ce, z) => loss.crossEntropyBackward(ctx, l, t, lse, g, rows, vocab, ig, ce, z),
+    crossEntropyWithGrad: (l, t, losses, lse, g, rows, vocab, ig, ce, z) => loss.crossEntropyWithGrad(ctx, l, t, losses, lse, g, rows, vocab, ig, ce, z),
     dropout: (x, out, p, seed) => loss.dropout(ctx, x, out, p, seed),
     // optim
     adamw: (param, grad, m, v, p) => optim.adamw(ctx, param, grad, m, v, p),

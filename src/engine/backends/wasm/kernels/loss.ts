@@ -1,5 +1,5 @@
-// Native (wasm) loss and regularisation: cross entropy forward and backward (rows split across
-// threads) and dropout (the ref's counter hash, so the mask is the same bit for bit; p outside (0, 1)
+// Native (wasm) loss and regularisation: cross entropy forward, backward and both fused (rows split
+// across threads) and dropout (the ref's counter hash, so the mask is the same bit for bit; p outside (0, 1)
 // goes to ref). Falls back to ref for arrays outside wasm memory.
 
 import type { F32, I32 } from '../../../kernels.js';
@@ -15,6 +15,12 @@ export function crossEntropyBackward(ctx: NativeContext, logits: F32, targets: I
   requireHeap(ctx, 'crossEntropyBackward', logits, targets, lse, gLogits);
   const args = [logits.byteOffset, targets.byteOffset, lse.byteOffset, gLogits.byteOffset, vocab, ignoreIndex, ceScale, zScale];
   ctx.pool.run('crossEntropyBackward', 'cross_entropy_backward', args, rows, 1, par(rows, vocab));
+}
+
+export function crossEntropyWithGrad(ctx: NativeContext, logits: F32, targets: I32, losses: F32, lse: F32, gLogits: F32, rows: number, vocab: number, ignoreIndex: number, ceScale: number, zScale: number): void {
+  requireHeap(ctx, 'crossEntropyWithGrad', logits, targets, losses, lse, gLogits);
+  const args = [logits.byteOffset, targets.byteOffset, losses.byteOffset, lse.byteOffset, gLogits.byteOffset, vocab, ignoreIndex, ceScale, zScale];
+  ctx.pool.run('crossEntropyWithGrad', 'cross_entropy_grad', args, rows, 1, par(rows, vocab));
 }
 
 export function dropout(ctx: NativeContext, x: F32, out: F32, p: number, seed: number): void {
