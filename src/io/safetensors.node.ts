@@ -345,6 +345,16 @@ function writeTemp(final: string, tensors: readonly Prepared[], metadata?: Recor
  * Writes a single safetensors file atomically: header (8-byte LE length + space-padded JSON), then the
  * tensors back to back in the given order. Metadata gets format "pt" unless it sets one.
  */
+/** Every tensor of a file or model directory whose name passes `keep`, as stored, ready to write again. */
+export function readTensors(pathOrDir: string, keep: (name: string) => boolean = () => true): TensorToWrite[] {
+  const a = openSafetensors(pathOrDir);
+  try {
+    return [...a.tensors().keys()].filter(keep).map((name) => ({ name, ...a.readTensor(name) }));
+  } finally {
+    a.close();
+  }
+}
+
 export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string> | null): void {
   const prepared = prepare(tensors);
   const tmp = writeTemp(file, prepared, metadata);

@@ -70,15 +70,20 @@ function scalarOrRefuse(name: string, dtype: DType): ScalarDType {
   return dtype;
 }
 
-/** Writes config.json and the weights (f32 as stored, or the stored half dtype) into dir. */
-export function saveChameleon(model: ChameleonModel, dir: string, opts: SaveModelOptions = {}): void {
-  mkdirSync(dir, { recursive: true });
-  const tensors: TensorToWrite[] = model.params.list().map((t) => ({
+/** The model's parameters as safetensors entries, in their storage dtype (copied bytes). */
+export function parameterTensors(model: ChameleonModel): TensorToWrite[] {
+  return model.params.list().map((t) => ({
     name: t.name,
     dtype: scalarOrRefuse(t.name, t.dtype),
     shape: [...t.shape],
     data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice(),
   }));
+}
+
+/** Writes config.json and the weights (f32 as stored, or the stored half dtype) into dir. */
+export function saveChameleon(model: ChameleonModel, dir: string, opts: SaveModelOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors = parameterTensors(model);
   for (const t of opts.extraTensors ?? []) {
     if (tensors.some((x) => x.name === t.name)) throw new ChameleonError(`saveChameleon: tensor ${t.name} given twice`);
     tensors.push(t);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { ChameleonError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
-import { openSafetensors, writeSafetensors } from '../io/safetensors.node.js';
+import { readTensors, writeSafetensors } from '../io/safetensors.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { vqganConfigFromHf, type VqganConfig } from '../tokenizers/image/config.js';
 import { VQ_DECODER_FILE } from '../tokenizers/image/load.node.js';
@@ -104,17 +104,7 @@ export function assembleModelDir(engine: Engine, out: string, opts: AssembleOpti
   }
   const file = join(opts.vq, 'model.safetensors');
   if (!existsSync(file)) throw new ChameleonError(`${file}: missing (the VQGAN's weights)`);
-  const a = openSafetensors(file);
-  const vqTensors: TensorToWrite[] = [];
-  try {
-    for (const [name] of a.tensors()) {
-      if (!name.startsWith(VQ_CHECKPOINT_PREFIX)) continue;
-      const t = a.readTensor(name);
-      vqTensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
-    }
-  } finally {
-    a.close();
-  }
+  const vqTensors = readTensors(file, (name) => name.startsWith(VQ_CHECKPOINT_PREFIX));
   if (vqTensors.length === 0) throw new ChameleonError(`${file}: no ${VQ_CHECKPOINT_PREFIX}* tensors`);
   const config = presetConfig(opts.preset ?? 'small');
   return writeModelDirectory(engine, out, { config, tokenizerJson, vocabularyMap: map, vq, vqTensors, seed: opts.seed ?? 0 }, { force: opts.force });

@@ -18,7 +18,8 @@ import { buildDataset, loadDataTokenizers } from '../../train/data/build.node.js
 import { openDataset } from '../../train/data/dataset.node.js';
 import { runVqTraining } from '../../train/vq-run.node.js';
 import { parseLmConfig } from '../../train/lm/config.js';
-import { exportCheckpoint, listCheckpoints } from '../../train/lm/checkpoint.node.js';
+import { exportCheckpoint, listCheckpoints, writeAtomic } from '../../train/lm/checkpoint.node.js';
+import { documentImages, parseDocumentLine, type RawDocument } from '../../train/data/documents.js';
 import { runLmTraining } from '../../train/lm/run.node.js';
 import { plotRun } from '../../train/plot.node.js';
 import { buildEmojiWorld } from '../emoji/world.node.js';
@@ -72,37 +73,26 @@ function readRecord(work: string, recipe: string): PipelineRecord {
 }
 
 function writeRecord(work: string, r: PipelineRecord): void {
-  const file = join(work, 'pipeline.json');
-  writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 2) + '\n');
-  cpSync(`${file}.tmp`, file);
-  rmSync(`${file}.tmp`);
+  writeAtomic(join(work, 'pipeline.json'), JSON.stringify(r, null, 2) + '\n');
+}
+
+/** The documents of a JSONL file (the world writers' output: every line is valid). */
+function readDocuments(file: string): RawDocument[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map(parseDocumentLine);
 }
 
 /** Every text segment of a JSONL of documents (plain and chat), for the BPE corpus. */
 function documentTexts(file: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const d = JSON.parse(line) as { segments?: { text?: string }[]; messages?: { content: string | { text?: string }[] }[] };
-    for (const s of d.segments ?? []) if (s.text) out.push(s.text);
-    for (const m of d.messages ?? []) {
-      if (typeof m.content === 'string') out.push(m.content);
-      else for (const s of m.content) if (s.text) out.push(s.text);
-    }
-  }
-  return out;
+  return readDocuments(file).flatMap((d) => (d.kind === 'chat' ? d.messages.flatMap((m) => m.content) : d.segments).flatMap((s) => ('text' in s ? [s.text] : [])));
 }
 
 /** Absolute paths of the images a JSONL's documents reference (relative paths resolved against it). */
-function documentImages(file: string): string[] {
-  const seen = new Set<string>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const d = JSON.parse(line) as { segments?: { image?: string }[]; messages?: { content: string | { image?: string }[] }[] };
-    const segs = [...(d.segments ?? []), ...(d.messages ?? []).flatMap((m) => (typeof m.content === 'string' ? [] : m.content))];
-    for (const s of segs) if (s.image && !s.image.startsWith('data:')) seen.add(resolve(dirname(file), s.image));
-  }
-  return [...seen].sort();
+function imagePaths(file: string): string[] {
+  const refs = readDocuments(file).flatMap(documentImages).filter((ref) => !ref.startsWith('data:'));
+  return [...new Set(refs.map((ref) => resolve(dirname(file), ref)))].sort();
 }
 
 /** Runs (or continues) the pipeline; returns the record of every stage. */
@@ -206,7 +196,7 @@ export async function runDemoPipeline(engine: Engine, opts: DemoPipelineOptions)
         writeFileSync(file, await pngFromPixels(renderScene(sampleScene(rng, { minObjects: 5, maxObjects: 9 })), CANVAS, CANVAS));
         densePaths.push(file);
       }
-      const images = [...new Set([...trainFiles().flatMap(documentImages), ...densePaths])];
+      const images = [...new Set([...trainFiles().flatMap(imagePaths), ...densePaths])];
       const list = join(work, 'vq-images.jsonl');
       writeFileSync(list, images.map((image) => JSON.stringify({ image })).join('\n') + '\n');
       const resume = existsSync(join(p.vq, 'trainer-state.safetensors'));

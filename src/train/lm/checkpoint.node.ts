@@ -7,7 +7,7 @@
 
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { openSafetensors, saveSharded, writeSafetensors } from '../../io/safetensors.node.js';
+import { openSafetensors, readTensors, saveSharded, writeSafetensors } from '../../io/safetensors.node.js';
 import type { TensorToWrite } from '../../io/safetensors.js';
 import type { ChameleonModel } from '../../model/chameleon.js';
 import { readConfig, saveChameleon } from '../../model/checkpoint.node.js';
@@ -16,7 +16,7 @@ import { ChameleonError } from '../../util/errors.js';
 import type { LmRunConfig } from './config.js';
 import { attachLora, mergeLora, peftKey, type LoraAdapter } from '../../nn/lora.js';
 import type { Engine } from '../../engine/index.js';
-import { loadChameleon } from '../../model/checkpoint.node.js';
+import { loadChameleon, parameterTensors } from '../../model/checkpoint.node.js';
 import type { LmTrainer, TrainerMeta } from './trainer.js';
 
 const CKPT_DIR = 'checkpoints';
@@ -239,21 +239,6 @@ function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): s
   return checkpointPath(path, steps[steps.length - 1]);
 }
 
-/** Every tensor of a (full-weight) checkpoint, as stored. */
-function checkpointTensors(ckpt: string): TensorToWrite[] {
-  const tensors: TensorToWrite[] = [];
-  const lm = openSafetensors(ckpt);
-  try {
-    for (const [name] of lm.tensors()) {
-      const t = lm.readTensor(name);
-      tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
-    }
-  } finally {
-    lm.close();
-  }
-  return tensors;
-}
-
 /**
  * A LoRA checkpoint's weights for export: its base model (the run's model.from) with every adapter
  * merged in (W += alpha/rank · B·A, in the base's dtype: mergeLora), so the export has plain weights.
@@ -266,7 +251,7 @@ function mergedLoraTensors(ckpt: string, info: CheckpointInfo, engine: Engine | 
   const adapters = attachLora(model, { ...info.config.finetune.lora, seed: 0 });
   loadAdapters(ckpt, adapters);
   mergeLora(model);
-  return model.params.list().map((t) => ({ name: t.name, dtype: t.dtype as TensorToWrite['dtype'], shape: [...t.shape], data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice() }));
+  return parameterTensors(model);
 }
 
 const WEIGHT_FILE = /^model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?$/;
@@ -303,7 +288,7 @@ export function exportCheckpoint(
       `${ckpt}: trained without QK-norm (model.qkNorm false, a stability-lab arm); Hugging Face Chameleon always applies QK LayerNorm, so no HF directory can hold this model (chameleon-ts loads the checkpoint directory itself)`,
     );
   }
-  const tensors = existsSync(join(ckpt, ADAPTER_FILE)) ? mergedLoraTensors(ckpt, info, opts.engine) : checkpointTensors(ckpt);
+  const tensors = existsSync(join(ckpt, ADAPTER_FILE)) ? mergedLoraTensors(ckpt, info, opts.engine) : readTensors(ckpt);
   const copied: string[] = [];
   if (src) {
     const base = readConfig(src);
@@ -311,16 +296,7 @@ export function exportCheckpoint(
     if (!config.vocabularyMap && base.vocabularyMap) {
       config = { ...config, vocabularyMap: base.vocabularyMap, vqConfig: base.vqConfig, imageTokenId: base.imageTokenId, boiTokenId: base.boiTokenId, eoiTokenId: base.eoiTokenId, warnings: [] } as typeof config;
     }
-    const vq = openSafetensors(src);
-    try {
-      for (const [name] of vq.tensors()) {
-        if (!name.startsWith('model.vqmodel.')) continue;
-        const t = vq.readTensor(name);
-        tensors.push({ name, dtype: t.dtype, shape: t.shape, data: t.data });
-      }
-    } finally {
-      vq.close();
-    }
+    tensors.push(...readTensors(src, (name) => name.startsWith('model.vqmodel.')));
     for (const f of readdirSync(src)) {
       if (f === 'config.json' || WEIGHT_FILE.test(f) || f.startsWith('.') || !statSync(join(src, f)).isFile()) continue;
       copied.push(f);
