@@ -184,7 +184,7 @@ export function registerImageCommands(program: Command): void {
       .command('vq')
       .description('train a VQGAN image tokenizer preset on a folder (or JSONL) of images')
       .requiredOption('--images <dir|jsonl>', 'folder of images (recursive) or JSONL of {"image": path} lines')
-      .option('--config <preset>', 'chameleon | small | demo | tiny', 'small')
+      .option('--config <preset>', 'chameleon | small | demo | demo16 | tiny', 'small')
       .addOption(numberOption('--steps <n>', 'training steps (with --resume: the total to reach)', { int: true, min: 1 }, 200))
       .addOption(numberOption('--batch <n>', 'images per step', { int: true, min: 1 }, 8))
       .addOption(numberOption('--lr <x>', 'peak learning rate (default 1e-3; warmup 20 steps, cosine to 10 %)', { min: 0, minExclusive: true }))

@@ -103,7 +103,15 @@ const DEMO_VQGAN: Readonly<VqganConfig> = Object.freeze({
   doubleLatent: false,
 });
 
-export const VQGAN_PRESETS = Object.freeze({ chameleon: CHAMELEON_VQGAN, tiny: TINY_VQGAN, small: SMALL_VQGAN, demo: DEMO_VQGAN });
+/**
+ * The shipped demo model's tokenizer: 64×64 -> 16×16 = 256 codes (4×4-pixel patches) of a 1024×32
+ * codebook; 32 channels at 64², 64 at 32² and 16² (2 per GroupNorm group, so colour survives). About
+ * as many FLOPs as `demo`, yet at 8×8 codes `demo` plateaus at 77 % parser agreement (an 8×8 patch of
+ * this world has more distinct contents than 1024 codes) while this one reads 98 % by step 1800.
+ */
+const DEMO16_VQGAN: Readonly<VqganConfig> = Object.freeze({ ...DEMO_VQGAN, channelMultiplier: Object.freeze([1, 2, 2]) });
+
+export const VQGAN_PRESETS = Object.freeze({ chameleon: CHAMELEON_VQGAN, tiny: TINY_VQGAN, small: SMALL_VQGAN, demo: DEMO_VQGAN, demo16: DEMO16_VQGAN });
 
 /** Down-sampling factor of the encoder: 2^(levels − 1). */
 function downFactor(cfg: VqganConfig): number {
