@@ -1,6 +1,6 @@
 // The serve benchmark's two ends: ServerProcess runs `chameleon serve` as a child process (so its
 // RSS, read from /proc/<pid>/status, is the server's alone; a --expose-gc hook lets the bench force
-// a GC before reading it), and the streaming clients: one request of each kind (text chat, chat
+// a GC before reading it, and reports the V8 heap left), and the streaming clients: one request of each kind (text chat, chat
 // about an input image, an image drawn over /api/generate) timed to its first output and counted
 // in tokens. The parsers (SSE, Prometheus samples, VmRSS, the server's banner) are pure.
 // Leaves out: retries, auth (the child serves on 127.0.0.1 without a key), non-Linux RSS (null).
@@ -89,9 +89,9 @@ export interface ServerStart {
   threads?: number;
 }
 
-/** Loaded before the CLI in the child: SIGUSR2 runs two full GCs and says so on stderr. */
-const GC_HOOK = "process.on('SIGUSR2', () => { globalThis.gc(); globalThis.gc(); process.stderr.write('serve-bench: gc done\\n'); });";
-const GC_DONE = 'serve-bench: gc done';
+/** Loaded before the CLI in the child: SIGUSR2 runs two full GCs and reports the V8 heap then in use. */
+const GC_HOOK = "process.on('SIGUSR2', () => { globalThis.gc(); globalThis.gc(); process.stderr.write('serve-bench: gc done ' + process.memoryUsage().heapUsed + '\\n'); });";
+const GC_DONE = /^serve-bench: gc done (\d+)$/;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 /** `chameleon serve` as a child process on a free port. */
@@ -102,7 +102,7 @@ export class ServerProcess {
     private readonly child: ChildProcess,
     readonly banner: Banner & { url: string },
     /** Resolved (and emptied) when the child reports a finished GC. */
-    private readonly gcWaiters: (() => void)[],
+    private readonly gcWaiters: ((heapBytes: number) => void)[],
   ) {
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
   }
@@ -112,11 +112,12 @@ export class ServerProcess {
     args.push('--max-batch', String(o.maxBatch), '--max-queue', String(o.maxQueue));
     if (o.threads !== undefined) args.push('--threads', String(o.threads));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const gcWaiters: (() => void)[] = [];
+    const gcWaiters: ((heapBytes: number) => void)[] = [];
     const errLines: string[] = [];
     createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (line === GC_DONE) {
-        for (const w of gcWaiters.splice(0)) w();
+      const gc = GC_DONE.exec(line);
+      if (gc) {
+        for (const w of gcWaiters.splice(0)) w(Number(gc[1]));
         return;
       }
       errLines.push(line);
@@ -152,17 +153,17 @@ export class ServerProcess {
   }
 
   /**
-   * Forces two full GCs in the server, then waits `settleMs` for freed pages to go back. False when
-   * the server did not confirm the GC within 10 s.
+   * Forces two full GCs in the server, then waits `settleMs` for freed pages to go back. Returns the
+   * V8 heap in use after the GC in MiB, or null when the server did not confirm it within 10 s.
    */
-  async settle(settleMs = 500): Promise<boolean> {
+  async settle(settleMs = 500): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
-    const done = new Promise<boolean>((r) => this.gcWaiters.push(() => r(true)));
+    const done = new Promise<number>((r) => this.gcWaiters.push((bytes) => r(bytes / 2 ** 20)));
     this.child.kill('SIGUSR2');
-    const ok = await Promise.race([done, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+    const heapMb = await Promise.race([done, new Promise<null>((r) => (timer = setTimeout(() => r(null), 10_000)))]);
     clearTimeout(timer);
     await new Promise((r) => setTimeout(r, settleMs));
-    return ok;
+    return heapMb;
   }
 
   async metrics(): Promise<string> {

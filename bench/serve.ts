@@ -228,13 +228,13 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
     const warm = Math.min(5, args.seconds / 10); // reaches the batch's KV high-water mark before RSS "before"
     process.stderr.write(`serve bench: ${args.clients} clients, ${warm} s warm-up...\n`);
     await concurrent(server, ctx, args.clients, warm, seed);
-    const settled = [await server.settle()];
+    const heapBefore = await server.settle();
     const before = server.memory().rssMb;
     process.stderr.write(`serve bench: ${args.clients} clients for ${args.seconds} s...\n`);
     const many = await concurrent(server, ctx, args.clients, args.seconds, seed);
     reportErrors(`${args.clients} clients`, many.results);
-    settled.push(await server.settle());
-    if (settled.includes(false)) process.stderr.write('serve bench: the server did not confirm a forced GC; RSS is read without one\n');
+    const heapAfter = await server.settle();
+    if (heapBefore === null || heapAfter === null) process.stderr.write('serve bench: the server did not confirm a forced GC; RSS is read without one\n');
     const mem = server.memory();
     process.stderr.write('serve bench: continuous-batching check...\n');
     const join = await joinCheck(server, ctx, info.context);
@@ -249,6 +249,8 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
       rss_before_mb: round(before),
       rss_after_mb: round(mem.rssMb),
       rss_peak_mb: round(mem.peakMb),
+      heap_before_mb: round(heapBefore),
+      heap_after_mb: round(heapAfter),
     });
     rows.push({ ...common, phase: 'join', clients: 2, join_steps: join.joinSteps, first_still_drawing: join.stillDrawing, first_image_at_join: join.atImage, first_codes_at_join: join.atCodes, first_images: join.images, error: join.error });
   } finally {
@@ -261,11 +263,11 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
   const b = server.banner;
   console.log(hostLine(host));
   console.log(`serve: ${model} (${b.description ?? 'backend unknown'}), --max-batch ${maxBatch}, text max_tokens ${args.maxTokens}, ${rows[0].image_tokens} codes per image`);
-  console.log('phase        clients  requests  errors  TTFT p50 ms  TTFT p95 ms   tokens/s  × one client  RSS before MB  RSS after MB  peak MB');
+  console.log('phase        clients  requests  errors  TTFT p50 ms  TTFT p95 ms   tokens/s  × one client  RSS before MB  RSS after MB  peak MB  V8 heap before/after MB');
   const cell = (v: unknown, w: number): string => String(v ?? '-').padStart(w);
   for (const r of rows.slice(0, 2)) {
     console.log(
-      `${String(r.phase).padEnd(12)} ${cell(r.clients, 7)} ${cell(r.requests, 9)} ${cell(r.errors, 7)} ${cell(r.ttft_p50_ms, 12)} ${cell(r.ttft_p95_ms, 12)} ${cell(r.tokens_per_s, 10)} ${cell(r.phase === 'single' ? '1' : `${r.vs_single}x`, 13)} ${cell(r.rss_before_mb, 14)} ${cell(r.rss_after_mb, 13)} ${cell(r.rss_peak_mb, 8)}`,
+      `${String(r.phase).padEnd(12)} ${cell(r.clients, 7)} ${cell(r.requests, 9)} ${cell(r.errors, 7)} ${cell(r.ttft_p50_ms, 12)} ${cell(r.ttft_p95_ms, 12)} ${cell(r.tokens_per_s, 10)} ${cell(r.phase === 'single' ? '1' : `${r.vs_single}x`, 13)} ${cell(r.rss_before_mb, 14)} ${cell(r.rss_after_mb, 13)} ${cell(r.rss_peak_mb, 8)} ${cell(r.phase === 'single' ? null : `${r.heap_before_mb ?? '-'} / ${r.heap_after_mb ?? '-'}`, 24)}`,
     );
   }
   const j = rows[2];
