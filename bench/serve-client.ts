@@ -219,16 +219,23 @@ export function requestBody(kind: RequestKind, ctx: LoadContext, seed: number): 
   };
 }
 
-/** POSTs JSON and calls onEvent(event, ms since the start) for each SSE event; returns the HTTP status and the body of a non-stream answer. */
-export async function streamPost(url: string, body: unknown, onEvent: (ev: SseEvent, ms: number) => void): Promise<{ status: number; text: string }> {
+/**
+ * POSTs JSON and calls onEvent(event, ms since the start) for each SSE event; returns the HTTP
+ * status and the body of a non-stream answer. An aborted `signal` ends the stream early (no error).
+ */
+export async function streamPost(url: string, body: unknown, onEvent: (ev: SseEvent, ms: number) => void, signal?: AbortSignal): Promise<{ status: number; text: string }> {
   const t0 = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return { status: res.status, text: await res.text() };
   const parser = new SseParser();
   const dec = new TextDecoder();
   const reader = res.body!.getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    for (const ev of parser.feed(dec.decode(r.value, { stream: true }))) onEvent(ev, performance.now() - t0);
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      for (const ev of parser.feed(dec.decode(r.value, { stream: true }))) onEvent(ev, performance.now() - t0);
+    }
+  } catch (e) {
+    if (!signal?.aborted) throw e;
   }
   return { status: res.status, text: '' };
 }

@@ -124,7 +124,8 @@ const firstTokenSteps = async (s: ServerProcess): Promise<{ sum: number; count: 
 /**
  * Draws images (as many as fit, up to 4, with previews every code) and, once the first image has a
  * quarter of its codes, sends a short text request; its first-token steps come from the server's
- * chameleon_first_token_steps histogram (nothing else is admitted meanwhile).
+ * chameleon_first_token_steps histogram (nothing else is admitted meanwhile). The drawing is
+ * cancelled once the text request is done.
  */
 async function joinCheck(server: ServerProcess, ctx: LoadContext, context: number): Promise<Join> {
   const prompt = 'draw a red circle above a blue square';
@@ -135,6 +136,7 @@ async function joinCheck(server: ServerProcess, ctx: LoadContext, context: numbe
   const first = { started: 0, finished: 0, codes: 0, done: false };
   const out: Join = { joinSteps: null, stillDrawing: false, atImage: 0, atCodes: 0, images, error: null };
   let second: Promise<void> | null = null;
+  const stopFirst = new AbortController(); // once the second request is done, the drawing is not needed
   const launch = async (): Promise<void> => {
     const before = await firstTokenSteps(server);
     let seen = false;
@@ -149,6 +151,7 @@ async function joinCheck(server: ServerProcess, ctx: LoadContext, context: numbe
     const after = await firstTokenSteps(server);
     if (after.count - before.count === 1) out.joinSteps = after.sum - before.sum;
     else out.error ??= `expected one new first token between the metric reads, got ${after.count - before.count}`;
+    stopFirst.abort();
   };
   const body = { prompt, options: { mode: 'image', maxImages: images, maxNewTokens: images * (n + 2), previewEvery: 1, seed: 11 } };
   const r = await streamPost(`${ctx.url}/api/generate`, body, (ev) => {
@@ -160,7 +163,7 @@ async function joinCheck(server: ServerProcess, ctx: LoadContext, context: numbe
     else if (d.type === 'image') first.finished++;
     else if (d.type === 'done') first.done = true;
     if (second === null && d.type === 'image-progress' && first.codes >= k) second = launch();
-  });
+  }, stopFirst.signal);
   if (r.status !== 200) out.error = `first request: HTTP ${r.status}`;
   if (second === null) out.error ??= `the first request never reached ${k} codes of an image`;
   else await second;
