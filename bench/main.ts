@@ -1,14 +1,16 @@
-// `npm run bench -- <name> [--json]`: a small registry of benchmarks, each a module exporting
-// run(json). Human tables go to stdout, progress to stderr; --json prints one JSON object per line.
+// `npm run bench -- <name> [--json] [flags]`: a small registry of benchmarks, each a module exporting
+// run(json, args) (args: the command line without the name; a returned number is the exit code).
+// Human tables go to stdout, progress to stderr; --json prints one JSON object per line.
 // An unknown or missing name lists the benchmarks and exits 2.
 
-type BenchModule = { run(json: boolean): Promise<void> };
+type BenchModule = { run(json: boolean, args: readonly string[]): Promise<void | number> };
 
 const BENCHES: Record<string, () => Promise<BenchModule>> = {
   kernels: () => import('./kernels.js'),
   model: () => import('./model.js'),
   generate: () => import('./generate.js'),
   'preview-stall': () => import('./preview-stall.js'),
+  serve: () => import('./serve.js'),
   'tokenizers-text': () => import('./tokenizers-text.js'),
   tokenizers: () => import('./tokenizers.js'),
   train: () => import('./train.js'),
@@ -23,8 +25,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('usage: npm run bench -- <name> [--json]\n');
     return 2;
   }
-  await (await load()).run(json);
-  return 0;
+  const code = await (await load()).run(json, argv.filter((_, i) => i !== argv.indexOf(name!)));
+  return typeof code === 'number' ? code : 0;
 }
 
 main(process.argv.slice(2)).then(

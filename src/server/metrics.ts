@@ -1,10 +1,14 @@
 // The server's counters and their Prometheus text exposition (GET /metrics): requests by route and
-// status, finishes by reason, generated tokens and decode steps, a sliding-window tokens/s, and a
-// time-to-first-token histogram; gauges (queue depth, running requests, active rows) are read from
+// status, finishes by reason, generated tokens and decode steps, a sliding-window tokens/s, a
+// time-to-first-token histogram and one of the decode steps a request waited for its first token
+// (continuous batching: 1 when it joins the next step); gauges (queue depth, running requests, active rows) are read from
 // the scheduler when the text is made. Plain data, no timers; the caller passes the clock's time.
 
 /** Upper bounds (seconds) of the time-to-first-token histogram's buckets. */
 const TTFT_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Upper bounds (decode steps) of the first-token-steps histogram: 1 = it joined the next step. */
+const FIRST_TOKEN_STEP_BUCKETS: readonly number[] = [1, 2, 3, 4, 8, 16, 32, 64, 128, 256];
 
 /** A cumulative Prometheus histogram. */
 export class Histogram {
@@ -48,6 +52,8 @@ function escapeLabel(v: string): string {
 
 export class ServerMetrics {
   readonly ttft = new Histogram(TTFT_BUCKETS);
+  /** Decode steps from admission to a request's first sampled token, that step included. */
+  readonly firstTokenSteps = new Histogram(FIRST_TOKEN_STEP_BUCKETS);
   generatedTokens = 0;
   decodeSteps = 0;
   disconnects = 0;
@@ -106,6 +112,7 @@ export class ServerMetrics {
     metric('chameleon_generated_tokens_total', 'counter', 'Tokens sampled, all requests together.', [`chameleon_generated_tokens_total ${this.generatedTokens}`]);
     metric('chameleon_tokens_per_second', 'gauge', `Tokens sampled in the last ${this.windowMs / 1000} s divided by ${this.windowMs / 1000} s.`, [`chameleon_tokens_per_second ${fmt(this.tokensPerSecond(now))}`]);
     metric('chameleon_time_to_first_token_seconds', 'histogram', 'From admission to the first sampled token of a generation request.', this.ttft.lines('chameleon_time_to_first_token_seconds'));
+    metric('chameleon_first_token_steps', 'histogram', 'Decode steps from admission to the first sampled token of a generation request, that step included (1: it joined the next step).', this.firstTokenSteps.lines('chameleon_first_token_steps'));
     metric('chameleon_requests_total', 'counter', 'HTTP requests answered, by route and status.', [...this.requests].map(([k, v]) => `chameleon_requests_total{${k}} ${v}`));
     metric('chameleon_generation_finished_total', 'counter', 'Generation requests finished, by reason.', [...this.finishes].map(([k, v]) => `chameleon_generation_finished_total{reason="${escapeLabel(k)}"} ${v}`));
     metric('chameleon_client_disconnects_total', 'counter', 'Requests whose client went away before the answer was complete.', [`chameleon_client_disconnects_total ${this.disconnects}`]);

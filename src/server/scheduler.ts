@@ -100,8 +100,8 @@ export class Scheduler {
   private session: BatchSession;
   private looping = false;
   private readonly clock: () => number;
-  /** Request id -> its ticket and choice. */
-  private readonly routes = new Map<number, { ticket: Ticket; choice: number; admitted: number; first: boolean }>();
+  /** Request id -> its ticket and choice, when it was admitted (clock time, decode steps done then). */
+  private readonly routes = new Map<number, { ticket: Ticket; choice: number; admitted: number; admittedStep: number; first: boolean }>();
   private readonly tickets = new Set<Ticket>();
   private idleWaiters: (() => void)[] = [];
   private stepTokens = 0;
@@ -129,6 +129,8 @@ export class Scheduler {
         if (r && r.first) {
           r.first = false;
           this.metrics.ttft.observe((this.clock() - r.admitted) / 1000);
+          // This step is not counted yet (metrics.step runs after it): it is step decodeSteps + 1.
+          this.metrics.firstTokenSteps.observe(this.metrics.decodeSteps + 1 - r.admittedStep);
         }
       },
     });
@@ -173,7 +175,7 @@ export class Scheduler {
       for (let i = 0; i < choices; i++) {
         const id = s.admit(make(i, ticket.signal(i)));
         ids.push(id);
-        this.routes.set(id, { ticket, choice: i, admitted: now, first: true });
+        this.routes.set(id, { ticket, choice: i, admitted: now, admittedStep: this.metrics.decodeSteps, first: true });
       }
     } catch (err) {
       // Choices already admitted leave at the next step; their events go nowhere.

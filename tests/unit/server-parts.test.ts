@@ -69,6 +69,8 @@ test('a histogram is cumulative; the metrics text pins its values', () => {
   m.request('/v1/chat/completions', 429);
   m.finish('eos');
   m.ttft.observe(0.02);
+  m.firstTokenSteps.observe(1);
+  m.firstTokenSteps.observe(3);
   const text = m.text({ queueDepth: 3, runningRequests: 2, activeRows: 4 }, 12_000);
   for (const line of [
     'chameleon_queue_depth 3',
@@ -84,6 +86,12 @@ test('a histogram is cumulative; the metrics text pins its values', () => {
     'chameleon_requests_total{route="/v1/chat/completions",status="429"} 1',
     'chameleon_generation_finished_total{reason="eos"} 1',
     '# TYPE chameleon_time_to_first_token_seconds histogram',
+    '# TYPE chameleon_first_token_steps histogram',
+    'chameleon_first_token_steps_bucket{le="1"} 1',
+    'chameleon_first_token_steps_bucket{le="2"} 1',
+    'chameleon_first_token_steps_bucket{le="3"} 2',
+    'chameleon_first_token_steps_sum 4',
+    'chameleon_first_token_steps_count 2',
   ]) {
     assert.ok(text.split('\n').includes(line), `missing: ${line}`);
   }

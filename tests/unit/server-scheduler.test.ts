@@ -1,7 +1,8 @@
 // The server's scheduler over one BatchSession (random-weight tiny model, ref backend): two requests
 // submitted together share decode steps (their step count is the longer one's, not the sum) and
 // give the ids they give alone; a request admitted while another draws an image gets its first
-// token in the step that admits it; the queue bound is a 429 with Retry-After; a client's abort
+// token in the step that admits it (the first-token-steps histogram says 1), a queued one counts the
+// steps it waited; the queue bound is a 429 with Retry-After; a client's abort
 // ends its choices; a step that throws fails its tickets and a fresh session serves the next.
 
 import { after, test } from 'node:test';
@@ -96,6 +97,25 @@ test('a request arriving while another draws an image gets its first token in th
   const imageDoneStep = N + 2; // BOI + N codes + EOI, one per step
   assert.ok(firstTokenAt < imageDoneStep, 'not after the image is finished');
   assert.equal(doneOf(eb).reason === 'abort', false);
+  const f = s.metrics.firstTokenSteps;
+  assert.equal(f.count, 2);
+  assert.equal(f.sum, 2, 'each request\'s first token came in the step after its admission (1 + 1)');
+  assert.equal(f.counts[0], 2, 'both in the le="1" bucket');
+  s.dispose();
+});
+
+test('a request waiting for a slot counts the decode steps until its first token', async () => {
+  const s = scheduler({ maxBatch: 1 });
+  const a = s.submit(1, request({ seed: 1, maxNewTokens: 7 }));
+  const b = s.submit(1, request({ seed: 2, maxNewTokens: 3 }));
+  const ea = await events(a);
+  await events(b);
+  const stepsA = doneOf(ea).generatedTokens; // one token per step while it ran alone
+  assert.ok(stepsA >= 1);
+  const f = s.metrics.firstTokenSteps;
+  assert.equal(f.count, 2);
+  assert.equal(f.sum, 1 + (stepsA + 1), 'a: the first step; b: the step after a\'s last');
+  assert.ok(s.metrics.text({ queueDepth: 0, runningRequests: 0, activeRows: 0 }, 0).includes(`chameleon_first_token_steps_sum ${f.sum}`));
   s.dispose();
 });
 

@@ -1,0 +1,284 @@
+// `npm run bench -- serve [--json] [--model DIR] [--clients 16] [--seconds 60] [--threads N]
+// [--max-tokens 32] [--max-batch B]`: the HTTP server under load. `chameleon serve` runs as a child
+// process (its RSS is the server's own). (1) One streaming client alone, the request kinds in turn
+// (text chat, chat about an image, an image drawn; 2 rounds, more until S/4 s, at most 10 s): TTFT
+// and tokens/s. (2) N streaming clients looping the same mix for S seconds: errors, TTFT p50/p95,
+// aggregate tokens/s and its ratio to one client, RSS before (after S/10 s, at most 5 s, of the
+// same load) and after, each after a forced GC. (3) Continuous batching: a text request sent while
+// another is mid-image, and the decode steps from its admission to its first token.
+
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import sharp from 'sharp';
+import { DEMO_MODEL_DIR } from '../src/cli/common.js';
+import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
+import { KINDS, promSample, runRequest, ServerProcess, streamPost, type LoadContext, type RequestResult } from './serve-client.js';
+import { percentile } from './stats.js';
+
+export interface ServeArgs {
+  /** Model directory (default models/demo). */
+  model?: string;
+  clients: number;
+  seconds: number;
+  threads?: number;
+  /** max_tokens of the text requests. */
+  maxTokens: number;
+  /** The server's --max-batch (default: clients, so every client decodes in the batch). */
+  maxBatch?: number;
+}
+
+const FLAGS: Record<string, { key: keyof ServeArgs; int: boolean; min: number; max: number } | { key: 'model' }> = {
+  '--model': { key: 'model' },
+  '--clients': { key: 'clients', int: true, min: 1, max: 256 },
+  '--seconds': { key: 'seconds', int: false, min: 0.1, max: 86_400 },
+  '--threads': { key: 'threads', int: true, min: 1, max: 1024 },
+  '--max-tokens': { key: 'maxTokens', int: true, min: 1, max: 4096 },
+  '--max-batch': { key: 'maxBatch', int: true, min: 1, max: 256 },
+};
+
+/** Parses the bench's flags (`--json` is the runner's); returns the arguments or one line saying what is wrong. */
+export function parseServeArgs(argv: readonly string[]): ServeArgs | string {
+  const out: ServeArgs = { clients: 16, seconds: 60, maxTokens: 32 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') continue;
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const spec = FLAGS[name];
+    if (spec === undefined) return `unknown argument '${a}' (flags: ${Object.keys(FLAGS).join(', ')}, --json)`;
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === '') return `${name} needs a value`;
+    if (!('int' in spec)) {
+      out.model = value;
+      continue;
+    }
+    const n = Number(value);
+    if (!Number.isFinite(n) || (spec.int && !Number.isInteger(n)) || n < spec.min || n > spec.max) {
+      return `${name} must be ${spec.int ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}], got '${value}'`;
+    }
+    (out as unknown as Record<string, number>)[spec.key] = n;
+  }
+  return out;
+}
+
+/** A generation phase's figures. */
+interface Phase {
+  results: RequestResult[];
+  tokensPerSec: number;
+  seconds: number;
+}
+
+const generatedTokens = async (s: ServerProcess): Promise<number> => promSample(await s.metrics(), 'chameleon_generated_tokens_total') ?? NaN;
+
+/**
+ * One client, the kinds in turn: `cycles` rounds, more while under `minSeconds`; tokens counted by
+ * the server over the phase.
+ */
+async function single(server: ServerProcess, ctx: LoadContext, cycles: number, minSeconds: number, seed: { next: number }): Promise<Phase> {
+  const m0 = await generatedTokens(server);
+  const t0 = performance.now();
+  const results: RequestResult[] = [];
+  for (let c = 0; c < cycles || performance.now() - t0 < minSeconds * 1000; c++) for (const k of KINDS) results.push(await runRequest(k, ctx, seed.next++));
+  const seconds = (performance.now() - t0) / 1000;
+  return { results, tokensPerSec: ((await generatedTokens(server)) - m0) / seconds, seconds };
+}
+
+/**
+ * `clients` clients, each looping requests (client i starts at kind i mod 3) until `seconds` have
+ * passed; requests under way then finish but the tokens/s window (server counter) ends there.
+ */
+async function concurrent(server: ServerProcess, ctx: LoadContext, clients: number, seconds: number, seed: { next: number }): Promise<Phase> {
+  const m0 = await generatedTokens(server);
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const results: RequestResult[] = [];
+  const all = Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let k = c; performance.now() < deadline; k++) results.push(await runRequest(KINDS[k % KINDS.length], ctx, seed.next++));
+    }),
+  );
+  await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
+  const m1 = await generatedTokens(server);
+  const window = (performance.now() - t0) / 1000;
+  await all;
+  return { results, tokensPerSec: (m1 - m0) / window, seconds: window };
+}
+
+interface Join {
+  /** Decode steps from the second request's admission to its first token, that step included. */
+  joinSteps: number | null;
+  /** Whether the first request was inside an image when the second one's first event arrived. */
+  stillDrawing: boolean;
+  /** The first request's image number (from 1) and codes received then. */
+  atImage: number;
+  atCodes: number;
+  images: number;
+  error: string | null;
+}
+
+const firstTokenSteps = async (s: ServerProcess): Promise<{ sum: number; count: number }> => {
+  const t = await s.metrics();
+  return { sum: promSample(t, 'chameleon_first_token_steps_sum') ?? NaN, count: promSample(t, 'chameleon_first_token_steps_count') ?? NaN };
+};
+
+/**
+ * Draws images (as many as fit, up to 4, with previews every code) and, once the first image has a
+ * quarter of its codes, sends a short text request; its first-token steps come from the server's
+ * chameleon_first_token_steps histogram (nothing else is admitted meanwhile). The drawing is
+ * cancelled once the text request is done.
+ */
+async function joinCheck(server: ServerProcess, ctx: LoadContext, context: number): Promise<Join> {
+  const prompt = 'draw a red circle above a blue square';
+  const tok = (await (await fetch(`${ctx.url}/api/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) })).json()) as { tokens: number };
+  const n = ctx.imageTokens;
+  const images = Math.max(1, Math.min(4, Math.floor((context - tok.tokens - 2) / (n + 2))));
+  const k = Math.max(1, Math.floor(n / 4));
+  const first = { started: 0, finished: 0, codes: 0, done: false };
+  const out: Join = { joinSteps: null, stillDrawing: false, atImage: 0, atCodes: 0, images, error: null };
+  let second: Promise<void> | null = null;
+  const stopFirst = new AbortController(); // once the second request is done, the drawing is not needed
+  const launch = async (): Promise<void> => {
+    const before = await firstTokenSteps(server);
+    let seen = false;
+    const r = await streamPost(`${ctx.url}/api/generate`, { prompt: 'hello', options: { mode: 'text', maxNewTokens: 4, seed: 7 } }, () => {
+      if (seen) return;
+      seen = true;
+      out.stillDrawing = !first.done && first.started > first.finished;
+      out.atImage = first.started;
+      out.atCodes = first.codes;
+    });
+    if (r.status !== 200) out.error = `second request: HTTP ${r.status}`;
+    const after = await firstTokenSteps(server);
+    if (after.count - before.count === 1) out.joinSteps = after.sum - before.sum;
+    else out.error ??= `expected one new first token between the metric reads, got ${after.count - before.count}`;
+    stopFirst.abort();
+  };
+  const body = { prompt, options: { mode: 'image', maxImages: images, maxNewTokens: images * (n + 2), previewEvery: 1, seed: 11 } };
+  const r = await streamPost(`${ctx.url}/api/generate`, body, (ev) => {
+    const d = JSON.parse(ev.data) as { type?: string; tokens?: number };
+    if (d.type === 'image-start') {
+      first.started++;
+      first.codes = 0;
+    } else if (d.type === 'image-progress') first.codes = d.tokens ?? 0;
+    else if (d.type === 'image') first.finished++;
+    else if (d.type === 'done') first.done = true;
+    if (second === null && d.type === 'image-progress' && first.codes >= k) second = launch();
+  }, stopFirst.signal);
+  if (r.status !== 200) out.error = `first request: HTTP ${r.status}`;
+  if (second === null) out.error ??= `the first request never reached ${k} codes of an image`;
+  else await second;
+  return out;
+}
+
+/** A small PNG (a colour gradient) as a data URL, for the vision requests. */
+async function pictureUrl(): Promise<string> {
+  const w = 64;
+  const px = Buffer.alloc(w * w * 3);
+  for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) px.set([x * 4, y * 4, 128], (y * w + x) * 3);
+  const png = await sharp(px, { raw: { width: w, height: w, channels: 3 } }).png().toBuffer();
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+const round = (x: number | null, d = 1): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+function phaseRow(p: Phase, clients: number): Record<string, unknown> {
+  const ttft = p.results.map((r) => r.ttftMs).filter((x): x is number => x !== null);
+  return {
+    clients,
+    requests: p.results.length,
+    errors: p.results.filter((r) => r.error !== null).length,
+    ttft_p50_ms: round(percentile(ttft, 50)),
+    ttft_p95_ms: round(percentile(ttft, 95)),
+    tokens_per_s: round(p.tokensPerSec, 2),
+    seconds: round(p.seconds, 2),
+  };
+}
+
+function reportErrors(label: string, rs: RequestResult[]): void {
+  const errs = [...new Set(rs.filter((r) => r.error !== null).map((r) => `${r.kind}: ${r.error}`))];
+  for (const e of errs.slice(0, 3)) process.stderr.write(`serve bench: ${label}: ${e}\n`);
+  if (errs.length > 3) process.stderr.write(`serve bench: ${label}: ... ${errs.length - 3} more kinds of error\n`);
+}
+
+export async function run(json: boolean, argv: readonly string[] = []): Promise<number> {
+  const args = parseServeArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`serve bench: ${args}\n`);
+    return 2;
+  }
+  const model = resolve(args.model ?? DEMO_MODEL_DIR);
+  if (!existsSync(model)) {
+    process.stderr.write(`serve bench: no model at ${model} (${args.model === undefined ? 'the demo model is not built yet; ' : ''}pass --model DIR, e.g. one from ./chameleon init-tiny DIR)\n`);
+    return 2;
+  }
+  const maxBatch = args.maxBatch ?? args.clients;
+  process.stderr.write(`serve bench: starting chameleon serve --model ${model} --max-batch ${maxBatch}...\n`);
+  const server = await ServerProcess.start({ model, maxBatch, maxQueue: Math.max(32, args.clients), threads: args.threads });
+  const rows: Record<string, unknown>[] = [];
+  let host: HostFields;
+  try {
+    const b = server.banner;
+    host = hostFields(readCpuInfo(), b.backend ?? 'wasm', b.simd ?? null);
+    const info = (await (await fetch(`${server.url}/api/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x' }) })).json()) as { image_tokens: number; context: number };
+    const ctx: LoadContext = { url: server.url, maxTokens: args.maxTokens, imageTokens: info.image_tokens, imageUrl: await pictureUrl() };
+    const seed = { next: 1 };
+    const rssStart = server.memory().rssMb;
+    process.stderr.write('serve bench: warm-up (one request of each kind)...\n');
+    await single(server, ctx, 1, 0, seed);
+    process.stderr.write('serve bench: one client alone...\n');
+    const one = await single(server, ctx, 2, Math.min(10, args.seconds / 4), seed);
+    reportErrors('one client', one.results);
+    const warm = Math.min(5, args.seconds / 10); // reaches the batch's KV high-water mark before RSS "before"
+    process.stderr.write(`serve bench: ${args.clients} clients, ${warm} s warm-up...\n`);
+    await concurrent(server, ctx, args.clients, warm, seed);
+    const heapBefore = await server.settle();
+    const before = server.memory().rssMb;
+    process.stderr.write(`serve bench: ${args.clients} clients for ${args.seconds} s...\n`);
+    const many = await concurrent(server, ctx, args.clients, args.seconds, seed);
+    reportErrors(`${args.clients} clients`, many.results);
+    const heapAfter = await server.settle();
+    if (heapBefore === null || heapAfter === null) process.stderr.write('serve bench: the server did not confirm a forced GC; RSS is read without one\n');
+    const mem = server.memory();
+    process.stderr.write('serve bench: continuous-batching check...\n');
+    const join = await joinCheck(server, ctx, info.context);
+    if (join.error) process.stderr.write(`serve bench: join check: ${join.error}\n`);
+    const common = { kind: 'serve', model, max_batch: maxBatch, threads: b.threads ?? null, image_tokens: info.image_tokens, max_tokens: args.maxTokens };
+    rows.push({ ...common, phase: 'single', ...phaseRow(one, 1), vs_single: 1, rss_before_mb: round(rssStart), rss_after_mb: null, rss_peak_mb: null });
+    rows.push({
+      ...common,
+      phase: 'concurrent',
+      ...phaseRow(many, args.clients),
+      vs_single: round(many.tokensPerSec / one.tokensPerSec, 2),
+      rss_before_mb: round(before),
+      rss_after_mb: round(mem.rssMb),
+      rss_peak_mb: round(mem.peakMb),
+      heap_before_mb: round(heapBefore),
+      heap_after_mb: round(heapAfter),
+    });
+    rows.push({ ...common, phase: 'join', clients: 2, join_steps: join.joinSteps, first_still_drawing: join.stillDrawing, first_image_at_join: join.atImage, first_codes_at_join: join.atCodes, first_images: join.images, error: join.error });
+  } finally {
+    await server.stop();
+  }
+  if (json) {
+    for (const r of rows) console.log(JSON.stringify({ ...r, ...host }));
+    return 0;
+  }
+  const b = server.banner;
+  console.log(hostLine(host));
+  console.log(`serve: ${model} (${b.description ?? 'backend unknown'}), --max-batch ${maxBatch}, text max_tokens ${args.maxTokens}, ${rows[0].image_tokens} codes per image`);
+  console.log('phase        clients  requests  errors  TTFT p50 ms  TTFT p95 ms   tokens/s  × one client  RSS before MB  RSS after MB  peak MB  V8 heap before/after MB');
+  const cell = (v: unknown, w: number): string => String(v ?? '-').padStart(w);
+  for (const r of rows.slice(0, 2)) {
+    console.log(
+      `${String(r.phase).padEnd(12)} ${cell(r.clients, 7)} ${cell(r.requests, 9)} ${cell(r.errors, 7)} ${cell(r.ttft_p50_ms, 12)} ${cell(r.ttft_p95_ms, 12)} ${cell(r.tokens_per_s, 10)} ${cell(r.phase === 'single' ? '1' : `${r.vs_single}x`, 13)} ${cell(r.rss_before_mb, 14)} ${cell(r.rss_after_mb, 13)} ${cell(r.rss_peak_mb, 8)} ${cell(r.phase === 'single' ? null : `${r.heap_before_mb ?? '-'} / ${r.heap_after_mb ?? '-'}`, 24)}`,
+    );
+  }
+  const j = rows[2];
+  const where = `image ${j.first_image_at_join} of ${j.first_images}, ${j.first_codes_at_join}/${rows[0].image_tokens} codes`;
+  console.log(
+    j.join_steps === null
+      ? `join: not measured (${j.error})`
+      : `join: a text request sent mid-image got its first token ${j.join_steps} decode step${j.join_steps === 1 ? '' : 's'} after admission, its prefill's step included (target ≤ 2); the drawing request was ${j.first_still_drawing ? `still drawing (${where})` : `not drawing any more (${where})`}`,
+  );
+  return 0;
+}
