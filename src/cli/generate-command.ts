@@ -11,7 +11,8 @@ import { ProgressBar } from '../util/progress.js';
 import { terminalSafe } from '../util/terminal.js';
 import { loadBundle, encodeImage, imageRenderer, textCodec } from '../generate/bundle.node.js';
 import { ChameleonGenerator } from '../generate/generator.js';
-import { DEFAULT_OPTIONS, GenerateOptionError, resolveOptions, tokenBudget, type GenerateOptions, type Mode } from '../generate/options.js';
+import { DEFAULT_OPTIONS, GenerateOptionError, resolveOptions, tokenBudget, type GenerateOptions, type GenerateOptionsInput, type Mode } from '../generate/options.js';
+import { overlayOptions } from '../generate/generation-config.js';
 import { IMAGE_MARKER, chatPrompt, completionPrompt, imagePromptSegments } from '../generate/prompt.js';
 import { probeImageHead } from '../model/image-head.js';
 import { KV_DTYPE_CHOICES, kvDtypeForModel, type KvDtypeChoice } from '../model/report.js';
@@ -69,16 +70,18 @@ function pageHtml(prompt: string, inputs: string[], answer: AnswerPart[], meta: 
   return conversationHtml('chameleon-ts answer', [{ role: 'user', parts: user }, { role: 'assistant', parts: answer }], meta);
 }
 
-function resolveCliOptions(o: GenerateCliOptions): GenerateOptions {
+/** The flags as option input over the model's own defaults (generation_config.json), resolved. */
+function resolveCliOptions(o: GenerateCliOptions, modelDefaults: GenerateOptionsInput = {}): GenerateOptions {
   try {
-    return resolveOptions({
+    const flags: GenerateOptionsInput = {
       mode: o.mode,
       maxNewTokens: o.maxNewTokens,
       maxImages: o.maxImages,
       seed: o.seed,
       text: { temperature: o.temperature, topP: o.topP, topK: o.topK, repetitionPenalty: o.repetitionPenalty, greedy: o.greedy },
       image: { temperature: o.imageTemperature, topP: o.topP, topK: o.topK, greedy: o.greedy, cfg: o.cfg, guidanceText: o.guidanceText, guidanceImage: o.guidanceImage },
-    });
+    };
+    return resolveOptions(overlayOptions(modelDefaults, flags));
   } catch (e) {
     if (e instanceof GenerateOptionError) throw new ChameleonError(`${FLAG_OF[e.path] ?? e.path} ${e.reason}, got ${String(e.value)}`);
     throw e;
@@ -102,11 +105,12 @@ class TextSink {
 
 async function generateCommand(promptText: string, o: GenerateCliOptions): Promise<void> {
   const mode = o.mode;
-  const options = resolveCliOptions(o);
+  resolveCliOptions(o); // bad flags fail before the model loads
   const { engine, close } = await openEngine(o);
   try {
     const modelDir = modelDirOrDemo(o.model);
     const b = await loadBundle(engine, modelDir);
+    const options = resolveCliOptions(o, b.defaults);
     const codec = textCodec(b);
     if (mode !== 'text') {
       const probe = probeImageHead(b.model);
@@ -224,12 +228,12 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(numberOption('--max-new-tokens <n>', `generation budget (default ${DEFAULT_OPTIONS.maxNewTokens}; capped, with a warning, by the context)`, { int: true }))
     .addOption(numberOption('--max-images <n>', `images allowed (interleaved) or drawn (image mode) (default ${DEFAULT_OPTIONS.maxImages})`, { int: true }))
     .addOption(numberOption('--seed <n>', 'random seed (same seed, same output)', { int: true, min: 0, max: 2 ** 32 - 1 }))
-    .addOption(numberOption('--temperature <t>', `text temperature (default ${DEFAULT_OPTIONS.text.temperature})`, {}))
+    .addOption(numberOption('--temperature <t>', `text temperature; setting it samples even where the model's generation_config.json asks for greedy (default: that file's, else ${DEFAULT_OPTIONS.text.temperature})`, {}))
     .addOption(numberOption('--top-p <p>', 'nucleus sampling for text and images', {}))
     .addOption(numberOption('--top-k <k>', 'top-k for text and images (0: off)', { int: true }))
     .addOption(numberOption('--repetition-penalty <r>', 'text repetition penalty (HF semantics)', {}))
     .option('--greedy', 'argmax decoding')
-    .addOption(numberOption('--image-temperature <t>', `image temperature (default ${DEFAULT_OPTIONS.image.temperature})`, {}))
+    .addOption(numberOption('--image-temperature <t>', `image temperature (default: generation_config.json's, else ${DEFAULT_OPTIONS.image.temperature})`, {}))
     .addOption(choiceOption('--cfg <kind>', 'classifier-free guidance for images', ['3way', '2way', 'off'] as const))
     .addOption(numberOption('--guidance-text <s>', 'text guidance scale', {}))
     .addOption(numberOption('--guidance-image <s>', 'image guidance scale (3-way)', {}))

@@ -3,9 +3,9 @@
 // (tokenizer.json), the VQGAN (encoder from the model file, decoder from vq_decoder.safetensors),
 // plus adapters that turn image files into codes and codes into PNGs. Node adapter (fs, sharp).
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChameleonError } from '../util/errors.js';
+import { ChameleonError, FormatError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { ChameleonModel } from '../model/chameleon.js';
 import { loadChameleon, type LoadModelOptions } from '../model/checkpoint.node.js';
@@ -19,6 +19,8 @@ import { imageToPng, preprocessImage, type ImageInput } from '../tokenizers/imag
 import { tokensPerImage } from '../tokenizers/image/config.js';
 import type { ImageRenderer, TextCodec } from './events.js';
 import { genVocab, type GenVocab } from './vocab.js';
+import type { GenerateOptionsInput } from './options.js';
+import { GENERATION_CONFIG_FILE, parseGenerationConfig } from './generation-config.js';
 
 export interface ChameleonBundle {
   dir: string;
@@ -30,6 +32,21 @@ export interface ChameleonBundle {
   vq: Vqgan | null;
   /** Tokens per image (grid side²), from the VQ config. */
   imageTokens: number;
+  /** The directory's sampling defaults (generation_config.json); requests and flags go over them. */
+  defaults?: GenerateOptionsInput;
+}
+
+/** generation_config.json of the directory as option input ({} when absent); bad content is a FormatError. */
+export function readGenerationDefaults(dir: string): GenerateOptionsInput {
+  const path = join(dir, GENERATION_CONFIG_FILE);
+  if (!existsSync(path)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseGenerationConfig(json, path);
 }
 
 export async function loadBundle(engine: Engine, dir: string, opts: LoadModelOptions = {}): Promise<ChameleonBundle> {
@@ -45,7 +62,7 @@ export async function loadBundle(engine: Engine, dir: string, opts: LoadModelOpt
   }
   const vq = loadVqgan(engine, dir);
   const imageTokens = tokensPerImage(vq ? vq.cfg : cfg.vqConfig);
-  return { dir, engine, model, vocab, gen: genVocab(vocab, cfg.vocabSize), text, vq, imageTokens };
+  return { dir, engine, model, vocab, gen: genVocab(vocab, cfg.vocabSize), text, vq, imageTokens, defaults: readGenerationDefaults(dir) };
 }
 
 /** Text codec over the bundle's tokenizer; user text never turns into special ids. */

@@ -5,6 +5,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenEvent, RenderedImage } from '../generate/events.js';
+import { overlayOptions } from '../generate/generation-config.js';
 import { resolveOptions, type GenerateOptionsInput } from '../generate/options.js';
 import { badRequest, toApiError } from './errors.js';
 import { checkModel, clientSignal, objectBody, shuttingDown, SseWriter, type ServerContext } from './http.js';
@@ -56,7 +57,7 @@ async function generate(ctx: ServerContext, req: FastifyRequest, reply: FastifyR
   const input = optionsInput(body);
   let options;
   try {
-    options = resolveOptions(input);
+    options = resolveOptions(overlayOptions(m.bundle.defaults ?? {}, input));
   } catch (e) {
     throw toApiError(e, (path) => `options.${path}`);
   }

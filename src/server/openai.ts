@@ -109,7 +109,7 @@ async function admitChat(ctx: ServerContext, req: FastifyRequest, reply: Fastify
   const prompt = chatPrompt(m.prompt, messages);
   const maxNew = tokenAllowance(m, prompt.length, p.max_completion_tokens ?? p.max_tokens ?? undefined, ctx.limits.maxTokens, p.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens');
   const seed = seed32(p.seed ?? ctx.randomSeed());
-  const options = chatOptions(p, maxNew, seed);
+  const options = chatOptions(p, maxNew, seed, m.bundle.defaults ?? {});
   const negativePrompt = p.negative_prompt ? m.prompt.text.encode(p.negative_prompt) : undefined;
   if (ctx.draining()) throw shuttingDown();
   const ticket = ctx.scheduler.submit(n, (i, s) => ({ prompt, options: { ...options, seed: seed32(seed + i) }, negativePrompt, signal: s }), signal);
@@ -187,7 +187,7 @@ async function imagesGenerations(ctx: ServerContext, req: FastifyRequest, reply:
   const prompt = m.prompt.vocab.eot >= 0 ? chatPrompt(m.prompt, [{ role: 'user', content: p.prompt }]) : completionPrompt(m.prompt, [{ type: 'text', text: p.prompt }]);
   tokenAllowance(m, prompt.length, m.imageTokens + 2, Infinity, 'prompt');
   const seed = seed32(p.seed ?? ctx.randomSeed());
-  const options = imageOptions(p, m.imageTokens, seed);
+  const options = imageOptions(p, m.imageTokens, seed, m.bundle.defaults ?? {});
   const negativePrompt = p.negative_prompt ? m.prompt.text.encode(p.negative_prompt) : undefined;
   if (ctx.draining()) throw shuttingDown();
   const ticket = ctx.scheduler.submit(n, (i, s) => ({ prompt, options: { ...options, seed: seed32(seed + i) }, negativePrompt, signal: s }), signal);
@@ -211,7 +211,15 @@ async function imagesGenerations(ctx: ServerContext, req: FastifyRequest, reply:
 
 /** Registers the OpenAI-compatible routes. */
 export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const modelObject = (): Record<string, unknown> => ({ id: ctx.model.id, object: 'model', created: ctx.model.created, owned_by: 'chameleon-ts' });
+  // Extension fields: what the model can do and its own sampling defaults (generation_config.json),
+  // so a client (the web app) can show them.
+  const modelObject = (): Record<string, unknown> => ({
+    id: ctx.model.id,
+    object: 'model',
+    created: ctx.model.created,
+    owned_by: 'chameleon-ts',
+    chameleon: { context: ctx.model.context, image_tokens: ctx.model.imageTokens, resolution: ctx.model.resolution, can_read_images: ctx.model.canRead, can_draw: ctx.model.canDraw, generation_defaults: ctx.model.bundle.defaults ?? {} },
+  });
   app.get('/v1/models', async () => ({ object: 'list', data: [modelObject()] }));
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
     checkModel(ctx, req.params.id);

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { GenerateOptionError, resolveOptions, type GenerateOptions, type GenerateOptionsInput, type Mode } from '../generate/options.js';
+import { overlayOptions } from '../generate/generation-config.js';
 import { badRequest } from './errors.js';
 
 /** A zod issue as "field must be ..." text. */
@@ -108,9 +109,10 @@ const FIELD_OF: Record<string, string> = {
   'image.guidanceImage': 'guidance_image',
 };
 
-function resolveAs(input: GenerateOptionsInput): GenerateOptions {
+/** Request input over the model's defaults (generation_config.json), resolved; errors name the request field. */
+function resolveAs(input: GenerateOptionsInput, defaults: GenerateOptionsInput): GenerateOptions {
   try {
-    return resolveOptions(input);
+    return resolveOptions(overlayOptions(defaults, input));
   } catch (e) {
     if (e instanceof GenerateOptionError) {
       const field = FIELD_OF[e.path] ?? e.path;
@@ -132,7 +134,7 @@ export function modeOf(modalities: readonly string[] | null | undefined): Mode {
 }
 
 /** Library options of a chat request (seed resolved by the caller; previews off). */
-export function chatOptions(p: ChatParams, maxNewTokens: number, seed: number): GenerateOptions {
+export function chatOptions(p: ChatParams, maxNewTokens: number, seed: number, defaults: GenerateOptionsInput = {}): GenerateOptions {
   const greedy = p.temperature === 0;
   const imageGreedy = (p.image_temperature ?? p.temperature) === 0;
   return resolveAs({
@@ -152,11 +154,11 @@ export function chatOptions(p: ChatParams, maxNewTokens: number, seed: number): 
       guidanceText: p.guidance_text ?? undefined,
       guidanceImage: p.guidance_image ?? undefined,
     },
-  });
+  }, defaults);
 }
 
 /** Library options of one image of /v1/images/generations. */
-export function imageOptions(p: ImagesParams, imageTokens: number, seed: number): GenerateOptions {
+export function imageOptions(p: ImagesParams, imageTokens: number, seed: number, defaults: GenerateOptionsInput = {}): GenerateOptions {
   const greedy = p.temperature === 0;
   return resolveAs({
     mode: 'image',
@@ -173,5 +175,5 @@ export function imageOptions(p: ImagesParams, imageTokens: number, seed: number)
       guidanceText: p.guidance_text ?? undefined,
       guidanceImage: p.guidance_image ?? undefined,
     },
-  });
+  }, defaults);
 }

@@ -5,7 +5,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -25,10 +25,11 @@ before(async () => {
 
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function run(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'generate', '--model', model, ...args], { encoding: 'utf8', timeout: 120_000 });
+function runOn(dir: string, args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'generate', '--model', dir, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
+const run = (args: string[]): { code: number; out: string; err: string } => runOn(model, args);
 
 test('image mode draws one image, writes the PNG, index.html and answer.json', () => {
   const out = join(root, 'img');
@@ -80,4 +81,26 @@ test('bad input: unreadable image, marker/image mismatch, bad options → one cl
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, re);
   }
+});
+
+test("the model's generation_config.json sets the defaults: greedy there = --greedy here; flags go over it; bad content is one line", () => {
+  const greedyDir = join(root, 'model-greedy');
+  cpSync(model, greedyDir, { recursive: true });
+  writeFileSync(join(greedyDir, 'generation_config.json'), JSON.stringify({ do_sample: false, repetition_penalty: 1.0, bos_token_id: 0 }));
+  const text = (dir: string, extra: string[]): string => {
+    const r = runOn(dir, ['hello there', '--max-new-tokens', '12', '--json', '--out', join(root, 'g'), ...extra]);
+    assert.equal(r.code, 0, r.err);
+    return JSON.stringify((JSON.parse(r.out) as { answer: unknown }).answer);
+  };
+  const byFile = text(greedyDir, ['--seed', '1']);
+  assert.equal(text(greedyDir, ['--seed', '2']), byFile, 'greedy: the seed does not matter');
+  assert.equal(text(model, ['--greedy', '--repetition-penalty', '1', '--seed', '3']), byFile, 'the same as asking for greedy');
+  const sampledA = text(greedyDir, ['--seed', '1', '--temperature', '1.5']);
+  const sampledB = text(model, ['--seed', '1', '--temperature', '1.5', '--repetition-penalty', '1']);
+  assert.equal(sampledA, sampledB, 'a temperature flag samples over the greedy default');
+  writeFileSync(join(greedyDir, 'generation_config.json'), JSON.stringify({ top_p: 7 }));
+  const bad = runOn(greedyDir, ['hi', '--out', join(root, 'g')]);
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /generation_config\.json: top_p/);
+  assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
 });

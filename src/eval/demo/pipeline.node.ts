@@ -17,6 +17,7 @@ import { readConfig } from '../../model/checkpoint.node.js';
 import { buildDataset, loadDataTokenizers } from '../../train/data/build.node.js';
 import { openDataset } from '../../train/data/dataset.node.js';
 import { runVqTraining } from '../../train/vq-run.node.js';
+import { GENERATION_CONFIG_FILE, greedyGenerationConfig } from '../../generate/generation-config.js';
 import { parseLmConfig } from '../../train/lm/config.js';
 import { exportCheckpoint, listCheckpoints, writeAtomic } from '../../train/lm/checkpoint.node.js';
 import { documentImages, parseDocumentLine, type RawDocument } from '../../train/data/documents.js';
@@ -237,6 +238,8 @@ export async function runDemoPipeline(engine: Engine, opts: DemoPipelineOptions)
       exportCheckpoint(p.sft, p.exported, { tokenizerFrom: p.tokenizers, engine });
       if (existsSync(p.out)) for (const f of readdirSync(p.out)) rmSync(join(p.out, f), { recursive: true });
       const res = convertModelDtype(p.exported, p.out, r.exportDtype);
+      // The evaluator's decoding (greedy, no guidance) is also what users get by default.
+      writeFileSync(join(p.out, GENERATION_CONFIG_FILE), JSON.stringify(greedyGenerationConfig(), null, 2) + '\n');
       return res as unknown as Record<string, unknown>;
     },
     eval: async () => opts.evaluate(engine, p.out, { shapes: p.shapes, emoji: p.emoji }, r.evalLimit),

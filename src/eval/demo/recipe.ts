@@ -51,7 +51,7 @@ export const DEMO_RECIPES: Readonly<Record<string, DemoRecipe>> = {
     seed: 0,
     world: { shapesScenes: 60, shapesDocsPerScene: 4, shapesStories: 8, emojiCount: 24, emojiVariants: 1 },
     tokenizer: { vocabSize: 1400, minFrequency: 2 },
-    vq: { preset: 'demo', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema', denseScenes: 16 },
+    vq: { preset: 'demo16', steps: 3, batch: 4, lr: 2e-3, reconLoss: 'l1+l2', codebookUpdate: 'ema', denseScenes: 16 },
     model: { hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, maxPositionEmbeddings: 512 },
     pretrain: { steps: 4, batch: 2, seqLen: 256, lr: 2e-3, warmupSteps: 1, dropout: 0.0, evalEvery: 2, checkpointEvery: 2 },
     sft: { steps: 2, batch: 2, lr: 5e-4, dropout: 0.0, checkpointEvery: 2 },
