@@ -56,7 +56,7 @@ function walk(dir: string, out: string[]): string[] {
 }
 
 /** The files of a built app by URL path ('/' is index.html), or null when `dir` holds no index.html. */
-export function loadWebApp(dir: string): Map<string, WebFile> | null {
+function loadWebApp(dir: string): Map<string, WebFile> | null {
   if (!existsSync(join(dir, 'index.html'))) return null;
   const files = new Map<string, WebFile>();
   for (const file of walk(dir, [])) {

@@ -115,7 +115,7 @@ async function ask(page: Page, text: string): Promise<void> {
   await message(page).press('Enter');
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
 
 test('every control has a label; the settings panel opens and closes from the keyboard', async () => {
   const { page, problems } = await open();
@@ -262,7 +262,7 @@ test('a server error is shown, the message is given back, and the next request w
   await ask(page, 'hello there');
   const alert = page.getByRole('alert');
   await alert.waitFor();
-  assert.equal(await alert.locator('#alert-text').innerText(), "Error 400 (invalid_value): options.maxNewTokens is 100, more than this server's limit of 64");
+  assert.equal(await alert.locator('#alert-text').innerText(), "Error 400 (invalid_value): options.maxNewTokens is 100, more than this server's limit of 64 (Settings › Max new tokens)");
   assert.equal(await message(page).inputValue(), 'hello there', 'the message is back in the box');
   assert.equal(await page.getByRole('list', { name: 'Attached images' }).getByRole('listitem').count(), 1, 'and its image');
   assert.equal(await page.locator('li.turn').count(), 0, 'the failed exchange is not in the conversation');

@@ -26,6 +26,8 @@ export class ApiFailure extends Error {
     readonly status: number | null,
     /** Seconds from Retry-After (429 and 503). */
     readonly retryAfter: number | null = null,
+    /** The request field the server named (e.g. options.maxNewTokens). */
+    readonly param: string | null = null,
   ) {
     super(message);
     this.name = 'ApiFailure';
@@ -41,8 +43,8 @@ function headers(apiKey: string, json: boolean): Record<string, string> {
 
 /** The failure an OpenAI-shaped error body (or anything else) describes. */
 export function failureOf(body: unknown, status: number | null, retryAfter: number | null = null): ApiFailure {
-  const e = body !== null && typeof body === 'object' ? (body as { error?: { message?: unknown; code?: unknown } }).error : undefined;
-  if (e && typeof e.message === 'string') return new ApiFailure(e.message, typeof e.code === 'string' ? e.code : null, status, retryAfter);
+  const e = body !== null && typeof body === 'object' ? (body as { error?: { message?: unknown; code?: unknown; param?: unknown } }).error : undefined;
+  if (e && typeof e.message === 'string') return new ApiFailure(e.message, typeof e.code === 'string' ? e.code : null, status, retryAfter, typeof e.param === 'string' ? e.param : null);
   return new ApiFailure(status ? `the server answered HTTP ${status}` : 'the server sent an error', null, status, retryAfter);
 }
 

@@ -39,8 +39,24 @@ const store = {
   },
 };
 
+/** The settings control behind each generation option the server may refuse. */
+const CONTROL_OF: Record<string, string> = {
+  'options.maxNewTokens': 'Max new tokens',
+  'options.maxImages': 'Images per answer',
+  'options.seed': 'Seed',
+  'options.text.temperature': 'Temperature',
+  'options.image.temperature': 'Temperature',
+  'options.text.topP': 'Top-p',
+  'options.image.topP': 'Top-p',
+  'options.image.guidanceText': 'Text guidance scale',
+  'options.image.guidanceImage': 'Image guidance scale',
+  negative_prompt: 'Negative prompt',
+};
+
 /** Extra advice for the errors a user can act on. */
 function advice(e: ApiFailure): string {
+  const control = e.param ? CONTROL_OF[e.param] : undefined;
+  if (control) return ` (Settings › ${control})`;
   switch (e.code) {
     case 'context_length_exceeded':
       return ' Start a new chat, or ask for fewer new tokens in Settings.';

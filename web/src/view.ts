@@ -37,8 +37,13 @@ class ImageView {
     this.caption = h('span', { class: 'caption-text' });
     this.download = h('a', { class: 'download' }, 'Download');
     this.bar = h('progress', { max: '1', value: '0' });
+    if (user) {
+      this.el = h('figure', { class: 'thumb' }, this.img);
+      return;
+    }
+    // The veil covers the rows not drawn yet; it recedes as tokens arrive.
     const frame = h('div', { class: 'frame' }, this.img, h('div', { class: 'veil', 'aria-hidden': 'true' }));
-    this.el = user ? h('figure', { class: 'thumb' }, frame) : h('figure', { class: 'gen-image' }, frame, h('figcaption', {}, this.caption, this.download), this.bar);
+    this.el = h('figure', { class: 'gen-image' }, frame, h('figcaption', {}, this.caption, this.download), this.bar);
   }
 
   update(p: ImagePart): void {
