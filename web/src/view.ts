@@ -113,6 +113,8 @@ export class TurnView {
   update(turn: Turn): void {
     const user = turn.role === 'user';
     this.el.dataset.status = turn.status;
+    // Screen readers read a streaming answer once it is complete, not at every token.
+    this.el.setAttribute('aria-busy', String(turn.status === 'streaming'));
     turn.parts.forEach((p: Part, i) => {
       let v = this.parts[i];
       if (!v || v.kind !== p.kind) {
