@@ -155,6 +155,9 @@ test('an image grows from its preview to the final picture', async () => {
   assert.equal(await fig.locator('progress').getAttribute('aria-label'), 'Image 1: 2 of 16 tokens');
   assert.equal(await page.getByRole('button', { name: 'Stop' }).isVisible(), true, 'stop is offered while drawing');
   await shot(page, 'desktop-image-preview');
+  await page.setViewportSize(PHONE);
+  await shot(page, 'phone-image-preview');
+  await page.setViewportSize(DESKTOP);
   gate.release();
   await fig.and(page.locator('[data-state="final"]')).waitFor();
   const img = fig.locator('img');

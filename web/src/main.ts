@@ -394,7 +394,10 @@ class App {
   }
 
   private bindPanel(): void {
-    this.openSettings(matchMedia('(min-width: 901px)').matches);
+    // A sidebar on wide screens (open), a sheet over the chat on narrow ones (closed); so on resize too.
+    const narrow = matchMedia('(max-width: 900px)');
+    this.openSettings(!narrow.matches);
+    narrow.addEventListener('change', () => this.openSettings(!narrow.matches));
     $('settings-toggle').addEventListener('click', () => this.openSettings(this.app.dataset.settings !== 'open'));
     $('settings-close').addEventListener('click', () => {
       this.openSettings(false);
