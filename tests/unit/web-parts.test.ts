@@ -6,10 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSse, SseParser } from '../../web/src/sse.js';
 import { applyEvent, deserialize, forgetOldest, hasContent, inContext, serialize, toMessages, userTurn, type Conversation, type GenerateEvent, type Turn } from '../../web/src/conversation.js';
 import { DEFAULT_SETTINGS, generateBody, parseSeed, parseSettings, previewEvery } from '../../web/src/settings.js';
-import { failureOf } from '../../web/src/api.js';
+import { failureOf, readSse, SseParser } from '../../web/src/api.js';
 import { DEFAULT_OPTIONS } from '../../src/generate/options.js';
 
 test('SseParser: messages split anywhere, CR/LF/CRLF, comments, multi-line data, unfinished tail dropped', () => {

@@ -1,10 +1,80 @@
 // The page's calls to the chameleon server with plain fetch: GET /api/info (the model and the
-// limits) and POST /api/generate read as an event stream. Every failure becomes an ApiFailure with
-// the server's own message and code (OpenAI's error body), its HTTP status and Retry-After, or a
-// plain line for a network failure or a stream cut short. Aborting the signal stops the request.
+// limits) and POST /api/generate read as server-sent events (EventSource cannot POST: an SSE parser
+// by the WHATWG rules the server uses, without reconnection, id or retry). Every failure becomes an
+// ApiFailure with the server's message and code (OpenAI's error body), HTTP status and Retry-After,
+// or a plain line for a network failure or a stream cut short. Aborting the signal stops the request.
 
 import type { GenerateEvent } from './conversation.js';
-import { readSse } from './sse.js';
+
+export interface SseMessage {
+  /** The `event:` field ('message' when absent). */
+  event: string;
+  /** The `data:` lines joined with newlines. */
+  data: string;
+}
+
+/** Incremental SSE parser. */
+export class SseParser {
+  private buf = '';
+  private event = '';
+  private data: string[] = [];
+
+  /** Feeds a chunk; returns the messages it completes. */
+  push(chunk: string): SseMessage[] {
+    this.buf += chunk;
+    const out: SseMessage[] = [];
+    let start = 0;
+    for (let i = 0; i < this.buf.length; i++) {
+      const c = this.buf[i];
+      if (c !== '\n' && c !== '\r') continue;
+      // A CR at the end of the chunk may be the first half of CRLF: wait for the next chunk.
+      if (c === '\r' && i === this.buf.length - 1) break;
+      const line = this.buf.slice(start, i);
+      if (c === '\r' && this.buf[i + 1] === '\n') i++;
+      start = i + 1;
+      this.line(line, out);
+    }
+    this.buf = this.buf.slice(start);
+    return out;
+  }
+
+  private line(line: string, out: SseMessage[]): void {
+    if (line === '') {
+      if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n') });
+      this.event = '';
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}
+
+/** The messages of an SSE response body, as they arrive. An unfinished last message is dropped (as the spec says). */
+export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  let finished = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield* parser.push(decoder.decode(value, { stream: true }));
+    }
+    finished = true;
+    yield* parser.push(decoder.decode() + '\n');
+  } finally {
+    // A consumer that stops early (an error event, a stop) closes the stream: the server sees it go.
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
 
 export interface ServerInfo {
   model: string;

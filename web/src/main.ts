@@ -2,7 +2,7 @@
 // from its previews to the final picture. This file wires the page: the conversation and settings
 // (kept in localStorage), the composer (attachments by picker, drop and paste; Enter sends, Esc
 // stops), the settings panel, and one generation at a time with its AbortController. Pure pieces
-// live in conversation.ts, settings.ts, api.ts and sse.ts; DOM views in view.ts.
+// live in conversation.ts, settings.ts and api.ts; DOM views in view.ts.
 
 import './style.css';
 import { ApiFailure, fetchInfo, generate, type ServerInfo } from './api.js';
