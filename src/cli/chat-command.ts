@@ -1,4 +1,4 @@
-// `chameleon chat` (and `npm start` once the demo model ships): an interactive session over
+// `chameleon chat`: an interactive terminal session (the web app of `npm start` is the other way in) over
 // generate/chat-session.ts. Each line is a user turn (`/image <file>` attaches an image to the next
 // one); the reply streams to the terminal, its images are written as PNGs, and index.html +
 // transcript.json of the whole conversation are rewritten after every turn. Reads piped stdin too
@@ -53,7 +53,7 @@ function chatOptions(o: ChatCliOptions): GenerateOptions {
 }
 
 /** Runs the session until /quit or the end of stdin. */
-export async function runChat(o: ChatCliOptions): Promise<void> {
+async function runChat(o: ChatCliOptions): Promise<void> {
   const base = chatOptions(o);
   const modelDir = modelDirOrDemo(o.model);
   const { engine, backend, close } = await openEngine(o);

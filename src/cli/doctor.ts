@@ -1,7 +1,7 @@
 // `chameleon doctor`: a quick, honest self-check of the compute engine on this machine. It creates
 // the wasm backend (reporting the SIMD variant and threads), checks a GEMM and a softmax against the
 // ref backend, differentiates a small expression, and times a 512³ GEMM. Takes about a second.
-// Also `chameleon start`: a chat with the shipped demo model, or this check when the model is absent.
+// `chameleon start` (serve-command.ts) runs it when the demo model is absent.
 
 import { Engine } from '../engine/engine.js';
 import { createRefBackend } from '../engine/backends/ref/index.js';
@@ -10,9 +10,6 @@ import { backward, ops } from '../engine/index.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Command } from 'commander';
 import { threadsOption } from './options.js';
-import { existsSync } from 'node:fs';
-import { runChat } from './chat-command.js';
-import { DEMO_MODEL_DIR } from './common.js';
 
 export interface DoctorOptions {
   json: boolean;
@@ -25,7 +22,8 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-async function runDoctor(opts: DoctorOptions): Promise<void> {
+/** Runs the check and prints its report (exit code 1 when a kernel disagrees with the reference). */
+export async function runDoctor(opts: DoctorOptions): Promise<void> {
   const wasm = await createWasmBackend({ threads: opts.threads });
   const ref = createRefBackend();
   const ew = new Engine(wasm);
@@ -83,7 +81,7 @@ async function runDoctor(opts: DoctorOptions): Promise<void> {
   }
 }
 
-/** Adds `doctor` and `start` to the program. */
+/** Adds `doctor` to the program. */
 export function registerDoctorCommands(program: Command): void {
   program
     .command('doctor')
@@ -91,13 +89,4 @@ export function registerDoctorCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .addOption(threadsOption())
     .action(async (opts: { json?: boolean; threads?: number }) => runDoctor({ json: Boolean(opts.json), threads: opts.threads }));
-
-  program
-    .command('start')
-    .description('the main job: a chat with the shipped demo model (models/demo); without it, the engine self-check (doctor)')
-    .action(async () => {
-      if (existsSync(DEMO_MODEL_DIR)) return runChat({});
-      await runDoctor({ json: false });
-      console.log(`\nThe demo model is not at ${DEMO_MODEL_DIR}: \`npm run train:demo\` builds it. Meanwhile \`./chameleon init-tiny tiny\` writes a random-weight model directory every command runs on.`);
-    });
 }

@@ -37,7 +37,7 @@ export interface ChameleonBundle {
 }
 
 /** generation_config.json of the directory as option input ({} when absent); bad content is a FormatError. */
-export function readGenerationDefaults(dir: string): GenerateOptionsInput {
+function readGenerationDefaults(dir: string): GenerateOptionsInput {
   const path = join(dir, GENERATION_CONFIG_FILE);
   if (!existsSync(path)) return {};
   let json: unknown;

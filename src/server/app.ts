@@ -2,7 +2,8 @@
 // with JSON-only bodies under a size limit, optional bearer-token auth, OpenAI-shaped errors for
 // everything (unknown routes included), /health and Prometheus /metrics, per-route request counts,
 // and a graceful shutdown: new requests get 503 while in-flight ones finish (cancelled after a grace
-// time), then the listener closes. Routes live in openai.ts and native.ts.
+// time), then the listener closes. Routes live in openai.ts and native.ts; the browser app at `/`
+// in web.ts.
 
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
@@ -14,6 +15,7 @@ import type { ServedModel } from './model.js';
 import { registerNativeRoutes } from './native.js';
 import { registerOpenAiRoutes } from './openai.js';
 import { Scheduler } from './scheduler.js';
+import { registerWebRoutes, WEB_BUILD_DIR } from './web.js';
 
 export interface ServeOptions {
   model: ServedModel;
@@ -32,6 +34,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** Share of decode time image previews may take (BatchSession previewBudget, default 0.1). */
   previewBudget?: number;
+  /** Folder of the built web app served at `/` (default build/web of this package); false: no app. */
+  web?: string | false;
   /** Awaited before every decode step (tests pace decoding with it). */
   pace?: () => Promise<void>;
   /** Where internal errors are reported (default stderr). */
@@ -44,6 +48,8 @@ export interface ChameleonServer {
   app: FastifyInstance;
   scheduler: Scheduler;
   metrics: ServerMetrics;
+  /** The web app is served at `/` (a build was found). */
+  webApp: boolean;
   /**
    * Stops taking requests (503), lets in-flight ones finish for up to graceMs (default 10 s), cancels
    * the rest, closes the listener and frees the session. Idempotent.
@@ -90,7 +96,7 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
       if (path === '/health') return reply.code(503).header('connection', 'close').send({ status: 'draining', model: o.model.id });
       throw shuttingDown();
     }
-    if (o.apiKey !== undefined && path !== '/health') {
+    if (o.apiKey !== undefined && path !== '/health' && !req.routeOptions.config?.public) {
       const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       if (!m) throw new ApiError(401, 'no API key given: send Authorization: Bearer <key>', 'authentication_error', null, 'missing_api_key');
       if (!sameKey(m[1].trim(), o.apiKey)) throw new ApiError(401, 'the API key is not valid', 'authentication_error', null, 'invalid_api_key');
@@ -113,6 +119,7 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
   });
   registerOpenAiRoutes(app, ctx);
   registerNativeRoutes(app, ctx);
+  const webApp = o.web === false ? false : registerWebRoutes(app, o.web ?? WEB_BUILD_DIR);
 
   const host = o.host ?? '127.0.0.1';
   await app.listen({ host, port: o.port ?? 8080 });
@@ -140,5 +147,5 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
     })();
     return closing;
   };
-  return { url, app, scheduler, metrics, shutdown };
+  return { url, app, scheduler, metrics, webApp, shutdown };
 }

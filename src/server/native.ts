@@ -2,6 +2,7 @@
 // image-progress with PNG previews, image, done) over SSE, taking the library's own options
 // (GenerateOptionsInput, camelCase); POST /api/tokenize returns a prompt's ids. Both take a prompt
 // as `messages` (OpenAI chat form) or `prompt` text with `<image>` markers and `images` (data URLs).
+// GET /api/info tells a client (the web app) the model's facts and the server's request limits.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenEvent, RenderedImage } from '../generate/events.js';
@@ -87,8 +88,24 @@ async function tokenize(ctx: ServerContext, req: FastifyRequest): Promise<unknow
   return { model: ctx.model.id, ids, tokens: ids.length, context: ctx.model.context, image_tokens: ctx.model.imageTokens };
 }
 
-/** Registers /api/generate and /api/tokenize. */
+/** What a client needs to know before it asks: the model's context and image grid, and the limits. */
+function info(ctx: ServerContext): Record<string, unknown> {
+  const m = ctx.model;
+  const l = ctx.limits;
+  return {
+    model: m.id,
+    context: m.context,
+    image_tokens: m.imageTokens,
+    resolution: m.resolution,
+    can_read_images: m.canRead,
+    can_draw_images: m.canDraw,
+    limits: { max_tokens: l.maxTokens, max_images: l.imagesPerRequest, max_body_bytes: l.bodyBytes, max_image_pixels: l.imagePixels },
+  };
+}
+
+/** Registers /api/generate, /api/tokenize and /api/info. */
 export function registerNativeRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/api/info', async () => info(ctx));
   app.post('/api/generate', async (req, reply) => generate(ctx, req, reply));
   app.post('/api/tokenize', async (req) => tokenize(ctx, req));
 }

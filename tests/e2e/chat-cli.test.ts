@@ -1,4 +1,4 @@
-// `chameleon chat` as `npm start` runs it, fed through a pipe: each line is a turn, /image attaches a
+// `chameleon chat`, fed through a pipe: each line is a turn, /image attaches a
 // picture, /reset forgets; the transcript and index.html hold every exchange with its images; bad input
 // inside the session is one `chameleon:` line and the session continues; the chat session drops the
 // oldest exchanges when the context is full.

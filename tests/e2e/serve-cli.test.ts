@@ -1,17 +1,19 @@
 // `chameleon serve` as a process: it prints its URL, answers /health and a chat request, takes the
 // API key from CHAMELEON_API_KEY, and on SIGTERM lets the request in flight finish, then exits 0;
-// bad flags and a port in use are one `chameleon:` line with exit code 2.
+// bad flags and a port in use are one `chameleon:` line with exit code 2. `chameleon start` (npm start)
+// serves a model with the web app at /, or without the demo model runs doctor and says how to get one.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { createRefBackend } from '../../src/engine/backends/ref/index.js';
 import { writeTinyModel } from '../../src/model/tiny-model.node.js';
+import { DEMO_MODEL_DIR } from '../../src/cli/common.js';
 
 const CLI = 'dist/src/cli/main.js';
 const dir = mkdtempSync(join(tmpdir(), 'serve-cli-'));
@@ -23,7 +25,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts the server; resolves with its URL once it prints "listening on". */
 function start(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string; out: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', '--threads', '1', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return launch(['serve', '--model', model, '--port', '0', '--threads', '1', ...args], env);
+}
+
+/** Runs the CLI with `argv`; resolves once it prints "listening on" (and the line after it). */
+function launch(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string; out: () => string }> {
+  const child = spawn(process.execPath, [CLI, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {
@@ -31,7 +38,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ 
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/\S+).*\n.*\n/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, url: m[1], out: () => out });
@@ -101,4 +108,44 @@ test('bad flags and a port in use are one chameleon: line, exit 2', async () => 
   } finally {
     blocker.close();
   }
+});
+
+test('start serves a model with the web app at / and prints where to open it', async () => {
+  const { child, url, out } = await launch(['start', '--model', model, '--port', '0', '--threads', '1']);
+  try {
+    assert.match(out(), new RegExp(`^web app: open ${url.replace(/[.]/g, '\\.')}/ in a browser$`, 'm'));
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(await page.text(), /<title>chameleon<\/title>/);
+    const info = (await (await fetch(`${url}/api/info`)).json()) as { model: string; image_tokens: number };
+    assert.deepEqual([info.model, info.image_tokens], ['model', 16]);
+    const code = exited(child);
+    child.kill('SIGTERM');
+    assert.equal(await code, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('start without --model: the demo model when it is there, else doctor and how to get a model', async () => {
+  if (existsSync(DEMO_MODEL_DIR)) {
+    const { child, url, out } = await launch(['start', '--port', '0']);
+    try {
+      assert.match(out(), /^chameleon serve: model 'demo' from /m);
+      assert.equal((await fetch(`${url}/health`)).status, 200);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    return;
+  }
+  const r = spawnSync(process.execPath, [CLI, 'start', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^doctor: ok$/m);
+  assert.match(r.stdout, new RegExp(`The demo model is not at ${DEMO_MODEL_DIR.replace(/[.]/g, '\\.')}, so there is nothing to serve yet`));
+  assert.match(r.stdout, /npm run train:demo .* then `npm start` serves it with the web app/);
+  assert.match(r.stdout, /npm start -- --model <dir>/);
+  const bad = spawnSync(process.execPath, [CLI, 'start', '--model', join(dir, 'missing'), '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(bad.status, 2, 'a --model that is not there is an error, not the fallback');
+  assert.match(bad.stderr, /^chameleon: .*missing/);
 });
