@@ -100,6 +100,20 @@ function info(ctx: ServerContext): Record<string, unknown> {
     can_read_images: m.canRead,
     can_draw_images: m.canDraw,
     limits: { max_tokens: l.maxTokens, max_images: l.imagesPerRequest, max_body_bytes: l.bodyBytes, max_image_pixels: l.imagePixels },
+    generation_defaults: generationDefaults(m.bundle.defaults ?? {}),
+  };
+}
+
+/** The model's sampling defaults (generation_config.json over the library's) as the page's controls: temperature 0 = greedy. */
+function generationDefaults(d: GenerateOptionsInput): Record<string, unknown> {
+  const o = resolveOptions(d);
+  return {
+    temperature: o.text.greedy ? 0 : o.text.temperature,
+    image_temperature: o.image.greedy ? 0 : o.image.temperature,
+    top_p: o.text.topP,
+    cfg: o.image.cfg,
+    guidance_text: o.image.guidanceText,
+    guidance_image: o.image.guidanceImage,
   };
 }
 

@@ -5,7 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -110,8 +110,22 @@ test('with an API key the page loads without it, the API needs it; /api/info tel
     can_read_images: true,
     can_draw_images: true,
     limits: { max_tokens: 4096, max_images: 4, max_body_bytes: 16 * 1024 * 1024, max_image_pixels: 4096 * 4096 },
+    generation_defaults: { temperature: 0.7, image_temperature: 0.7, top_p: 0.9, cfg: '3way', guidance_text: 3, guidance_image: 1.2 },
   });
   assert.equal((await fetch(`${s.url}/nope`)).status, 401, 'an unknown path is not public');
+});
+
+test("/api/info's generation_defaults follow the model's generation_config.json", async () => {
+  const greedyDir = join(dir, 'model-greedy');
+  cpSync(join(dir, 'model'), greedyDir, { recursive: true });
+  writeFileSync(join(greedyDir, 'generation_config.json'), JSON.stringify({ do_sample: false, chameleon: { image: { cfg: 'off' } } }));
+  const greedy = await loadServedModel(engine, greedyDir, { id: 'greedy' });
+  const s = await startServer({ model: greedy, port: 0, web: false, log: () => {} });
+  servers.push(s);
+  const info = (await (await fetch(`${s.url}/api/info`)).json()) as { generation_defaults: Record<string, unknown> };
+  assert.deepEqual(info.generation_defaults, { temperature: 0, image_temperature: 0, top_p: 0.9, cfg: 'off', guidance_text: 3, guidance_image: 1.2 });
+  const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { data: { chameleon: { generation_defaults: unknown } }[] };
+  assert.deepEqual(models.data[0].chameleon.generation_defaults, { text: { greedy: true }, image: { greedy: true, cfg: 'off' } });
 });
 
 test('without a build / says how to make one; web: false serves no page', async () => {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyEvent, deserialize, forgetOldest, hasContent, inContext, serialize, toMessages, userTurn, type Conversation, type GenerateEvent, type Turn } from '../../web/src/conversation.js';
-import { DEFAULT_SETTINGS, generateBody, parseSeed, parseSettings, previewEvery } from '../../web/src/settings.js';
+import { DEFAULT_SETTINGS, generateBody, modelSettings, parseSeed, parseSettings, previewEvery } from '../../web/src/settings.js';
 import { failureOf, readSse, SseParser } from '../../web/src/api.js';
 import { DEFAULT_OPTIONS } from '../../src/generate/options.js';
 
@@ -193,4 +193,25 @@ test('failureOf reads OpenAI error bodies and falls back to the status', () => {
   assert.deepEqual([f.message, f.code, f.status, f.param], ['too big', 'image_too_large', 400, 'messages[0]']);
   const g = failureOf('<html>', 502);
   assert.deepEqual([g.message, g.code], ['the server answered HTTP 502', null]);
+});
+
+test("modelSettings: the model's generation defaults start the controls; greedy images make the one temperature 0; bad values fall back", () => {
+  assert.deepEqual(modelSettings(undefined), DEFAULT_SETTINGS);
+  const greedy = modelSettings({ temperature: 0, image_temperature: 0, top_p: 0.9, cfg: 'off', guidance_text: 3, guidance_image: 1.2 });
+  assert.equal(greedy.temperature, 0);
+  assert.equal(greedy.cfg, 'off');
+  assert.equal(greedy.mode, DEFAULT_SETTINGS.mode, 'fields the model does not set keep the page defaults');
+  const imagesGreedy = modelSettings({ temperature: 0.8, image_temperature: 0, top_p: 0.5, cfg: '2way', guidance_text: 4.5, guidance_image: 2 });
+  assert.equal(imagesGreedy.temperature, 0);
+  assert.equal(imagesGreedy.topP, 0.5);
+  assert.equal(imagesGreedy.guidanceText, 4.5);
+  const sampled = modelSettings({ temperature: 0.8, image_temperature: 1, top_p: 0.95, cfg: '3way', guidance_text: 3, guidance_image: 1.2 });
+  assert.equal(sampled.temperature, 0.8);
+  const wild = modelSettings({ temperature: 7, image_temperature: 7, top_p: Number.NaN, cfg: 'sideways' as 'off', guidance_text: 3, guidance_image: 1.2 });
+  assert.equal(wild.temperature, 2, 'clamped to the control range');
+  assert.equal(wild.topP, DEFAULT_SETTINGS.topP);
+  assert.equal(wild.cfg, DEFAULT_SETTINGS.cfg);
+  // Stored settings sit over the model's: a missing field takes the model's value.
+  assert.equal(parseSettings(JSON.stringify({ topP: 0.3 }), greedy).temperature, 0);
+  assert.equal(parseSettings(JSON.stringify({ topP: 0.3 }), greedy).topP, 0.3);
 });

@@ -84,6 +84,8 @@ export interface ServerInfo {
   can_read_images: boolean;
   can_draw_images: boolean;
   limits: { max_tokens: number; max_images: number; max_body_bytes: number; max_image_pixels: number };
+  /** The model's own sampling defaults (its generation_config.json); temperature 0 = greedy. */
+  generation_defaults?: { temperature: number; image_temperature: number; top_p: number; cfg: 'off' | '3way' | '2way'; guidance_text: number; guidance_image: number };
 }
 
 /** A request that failed: the server's error (or ours, for the network), ready to show. */

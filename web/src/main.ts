@@ -8,7 +8,7 @@ import './style.css';
 import { ApiFailure, fetchInfo, generate, type ServerInfo } from './api.js';
 import { applyEvent, deserialize, forgetOldest, hasContent, inContext, serialize, toMessages, userTurn, type Conversation, type Turn } from './conversation.js';
 import { attachmentOf, droppedFiles, type Attachment } from './images.js';
-import { DEFAULT_SETTINGS, generateBody, parseSeed, parseSettings, randomSeed, RANGES, type Mode, type Settings } from './settings.js';
+import { DEFAULT_SETTINGS, generateBody, modelSettings, parseSeed, parseSettings, randomSeed, RANGES, type Mode, type Settings } from './settings.js';
 import { logo, renderAttachments, TurnView } from './view.js';
 
 const CHAT_KEY = 'chameleon.conversation.v1';
@@ -80,6 +80,9 @@ function describe(e: ApiFailure): string {
 class App {
   private conv: Conversation = deserialize(store.get(CHAT_KEY));
   private settings: Settings = parseSettings(store.get(SETTINGS_KEY));
+  /** What "Reset" returns to: the library's defaults under the model's own (set by loadInfo). */
+  private defaults: Settings = { ...DEFAULT_SETTINGS };
+  private showSettings: () => void = () => {};
   private info: ServerInfo | null = null;
   private attachments: Attachment[] = [];
   private views = new Map<string, TurnView>();
@@ -251,6 +254,12 @@ class App {
     try {
       const i = await fetchInfo(this.settings.apiKey);
       this.info = i;
+      this.defaults = modelSettings(i.generation_defaults);
+      if (store.get(SETTINGS_KEY) === null) {
+        // First visit: the controls start at the model's own defaults (e.g. greedy for the demo).
+        this.settings = { ...this.defaults, apiKey: this.settings.apiKey };
+        this.showSettings();
+      }
       badge.textContent = i.model;
       badge.dataset.state = 'ok';
       const img = i.resolution ? `${i.resolution}×${i.resolution} images (${i.image_tokens} tokens each)` : 'no image tokenizer';
@@ -490,10 +499,11 @@ class App {
       void this.loadInfo();
     });
     $('reset-settings').addEventListener('click', () => {
-      this.settings = { ...DEFAULT_SETTINGS, apiKey: this.settings.apiKey };
+      this.settings = { ...this.defaults, apiKey: this.settings.apiKey };
       this.saveSettings();
       show();
     });
+    this.showSettings = show;
     show();
   }
 }

@@ -3,6 +3,7 @@
 // by a test), reading them back from storage with each field checked, and the /api/generate request
 // body they make with the conversation. No DOM here.
 
+import type { ServerInfo } from './api.js';
 import type { ChatMessage } from './conversation.js';
 
 export type Mode = 'text' | 'image' | 'interleaved';
@@ -56,8 +57,27 @@ function num(v: unknown, fallback: number, r?: { min: number; max: number }): nu
   return r ? Math.min(r.max, Math.max(r.min, v)) : v;
 }
 
-/** Settings from storage: each field checked, anything missing or wrong takes its default. */
-export function parseSettings(json: string | null): Settings {
+/**
+ * The defaults for a model: the library's, with the model's own sampling settings (GET /api/info's
+ * generation_defaults) where it has them; the page has one temperature, so images' decide when the
+ * model keeps them greedy (a demo model that draws best greedily starts at 0).
+ */
+export function modelSettings(d: ServerInfo['generation_defaults'] | undefined): Settings {
+  const base = { ...DEFAULT_SETTINGS };
+  if (!d) return base;
+  const temperature = d.image_temperature === 0 || d.temperature === 0 ? 0 : d.temperature;
+  return {
+    ...base,
+    temperature: num(temperature, base.temperature, RANGES.temperature),
+    topP: num(d.top_p, base.topP, RANGES.topP),
+    cfg: (['off', '3way', '2way'] as const).includes(d.cfg) ? d.cfg : base.cfg,
+    guidanceText: num(d.guidance_text, base.guidanceText, RANGES.guidanceText),
+    guidanceImage: num(d.guidance_image, base.guidanceImage, RANGES.guidanceImage),
+  };
+}
+
+/** Settings from storage: each field checked, anything missing or wrong takes its default (`base`). */
+export function parseSettings(json: string | null, base: Readonly<Settings> = DEFAULT_SETTINGS): Settings {
   let raw: Record<string, unknown> = {};
   try {
     const v: unknown = json ? JSON.parse(json) : {};
@@ -65,7 +85,7 @@ export function parseSettings(json: string | null): Settings {
   } catch {
     /* defaults */
   }
-  const d = DEFAULT_SETTINGS;
+  const d = base;
   const oneOf = <T extends string>(v: unknown, options: readonly T[], fallback: T): T => (options.includes(v as T) ? (v as T) : fallback);
   const int = (v: unknown, min: number, max: number): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : null);
   return {
