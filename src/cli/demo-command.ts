@@ -24,7 +24,7 @@ async function demoTrain(o: DemoTrainOptions): Promise<void> {
   const recipe = demoRecipe(o.recipe);
   const { engine, backend, close } = await openEngine(o);
   try {
-    const peak = backend.name === 'wasm' ? measureFmaPeak(backend, 3) : null;
+    const peak = backend.name === 'wasm' ? measureFmaPeak(backend, 9) : null;
     const out = o.out ?? DEMO_MODEL_DIR;
     const t0 = performance.now();
     const progress = o.progress ? undefined : null;

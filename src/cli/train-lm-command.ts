@@ -86,7 +86,7 @@ async function trainLmCommand(task: 'lm' | 'sft', o: TrainLmCliOptions): Promise
   const { engine, backend, close } = await openEngine(o);
   try {
     let peak: number | null = null;
-    if (o.mfu && backend.name === 'wasm') peak = measureFmaPeak(backend, 3);
+    if (o.mfu && backend.name === 'wasm') peak = measureFmaPeak(backend, 9);
     const log = o.json ? undefined : (l: string): void => console.log(l);
     const res = await runLmTraining(engine, {
       config: cfg,
