@@ -79,8 +79,8 @@ function armConfig(arm: LabArm, o: LabOptions): LmRunConfig {
       preset: 'tiny',
       model: { hiddenSize: hidden, intermediateSize: Math.round((hidden * 8) / 3 / 8) * 8, numHiddenLayers: o.layers ?? 4, numAttentionHeads: 4, vocabSize: VOCAB, maxPositionEmbeddings: 256, qkNorm: arm.qkNorm, swinNorm: arm.swinNorm },
       train: { steps: o.steps, batch: 8, seqLen: 128, lr: o.lr, warmupSteps: Math.min(20, Math.floor(o.steps / 10)), decay: 'constant', zLoss: arm.zLoss, dropout: arm.dropout, seed: o.seed },
-      // Record divergence (stop the arm) rather than hide it; a loss spike is 3x the running median.
-      run: { evalEvery: o.steps, evalBatches: 2, checkpointEvery: o.steps, keepLast: 1, onDivergence: 'stop', spikeFactor: 3, spikeWindow: 20 },
+      // Record divergence (stop the arm) rather than hide it; one loss spike of 3x the running median is enough.
+      run: { evalEvery: o.steps, evalBatches: 2, checkpointEvery: o.steps, keepLast: 1, onDivergence: 'stop', spikeFactor: 3, spikeWindow: 20, spikePatience: 1 },
     },
     { source: `lab arm ${arm.name}` },
   );

@@ -102,6 +102,11 @@ const RUN_SCHEMA = z
     /** A loss above spikeFactor × the median of the last spikeWindow steps is a spike. */
     spikeFactor: z.number().gt(1).default(2),
     spikeWindow: z.number().int().min(4).default(50),
+    /**
+     * Spiking steps in a row that count as divergence: one hard batch spikes alone (it is reported
+     * as a `spike` event and applied), broken parameters spike on every batch.
+     */
+    spikePatience: pos.default(3),
     /** After a rollback the learning rate is multiplied by this. */
     rollbackLrFactor: z.number().gt(0).lt(1).default(0.5),
     maxRollbacks: nonNeg.default(3),

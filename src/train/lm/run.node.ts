@@ -174,7 +174,7 @@ export async function runLmTraining(engine: Engine, opts: LmRunOptions): Promise
   const trainable = setup.params.reduce((n, t) => n + t.size, 0);
   if (ft.mode !== 'full') log(`finetune ${ft.mode}: ${trainable} trainable parameters (${((100 * trainable) / parameterCount(model.config).total).toFixed(2)} % of ${parameterCount(model.config).total})`);
   const imageIds = opts.imageIds ?? model.imageIds;
-  const trainer = new LmTrainer(engine, model, { ...cfg.train, spikeFactor: cfg.run.spikeFactor, spikeWindow: cfg.run.spikeWindow }, modalityGroups(modelCfg.vocabSize, imageIds), setup);
+  const trainer = new LmTrainer(engine, model, { ...cfg.train, spikeFactor: cfg.run.spikeFactor, spikeWindow: cfg.run.spikeWindow, spikePatience: cfg.run.spikePatience }, modalityGroups(modelCfg.vocabSize, imageIds), setup);
   const modelDir = opts.modelDir ?? fromDir ?? null;
   let best: CheckpointInfo['best'] = null;
   let rollbacks = 0;
@@ -254,6 +254,7 @@ export async function runLmTraining(engine: Engine, opts: LmRunOptions): Promise
     const tokensPerSec = m.tokens / Math.max(secs, 1e-9);
     const mfu = peak ? (fpt * tokensPerSec) / (peak * 1e9) : null;
     emit({ ...m, tokensPerSec, mfu });
+    if (res.spike) emit({ step: m.step, event: 'spike', detail: res.spike });
     last = m;
     bar.tick(1, `loss ${m.loss.toFixed(4)} · ${tokensPerSec.toFixed(0)} tok/s · step ${m.step}/${endStep}`);
     const atEnd = trainer.step === endStep;

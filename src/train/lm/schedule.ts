@@ -37,13 +37,24 @@ export interface GuardVerdict {
   reason: string;
 }
 
-/** Trips on a non-finite loss / grad norm, or a loss above factor × the median of the last `window` steps. */
+/**
+ * Trips on a non-finite loss / grad norm, or on `patience` steps in a row whose loss is above
+ * factor × the median of the last `window` steps. The loss is measured before the step's update,
+ * so one hard batch (a rarer modality, a piece of a long document) spikes alone while broken
+ * parameters spike on every batch; a lone spike is only reported (`spike`) and its step applied.
+ */
 export class DivergenceGuard {
   private losses: number[] = [];
+  /** Spiking steps in a row, up to the last pushed one. */
+  private streak = 0;
+  private pendingSpike = false;
+  /** The reason of the last checked step when it spiked without tripping the guard (else null). */
+  spike: string | null = null;
 
   constructor(
     readonly factor: number,
     readonly window: number,
+    readonly patience = 1,
   ) {}
 
   median(): number {
@@ -53,19 +64,30 @@ export class DivergenceGuard {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
   }
 
-  /** Checks a step before it is applied; null when it is fine. */
+  /** Checks a step before it is applied; null when it may be applied (see `spike`). */
   check(loss: number, gradNorm: number): GuardVerdict | null {
+    this.spike = null;
+    this.pendingSpike = false;
     if (!Number.isFinite(loss)) return { reason: `loss is ${loss}` };
     if (!Number.isFinite(gradNorm)) return { reason: `gradient norm is ${gradNorm} (loss ${loss})` };
     // A median needs a few samples before a spike means anything.
     if (this.losses.length >= Math.min(this.window, 8)) {
       const med = this.median();
-      if (loss > this.factor * med) return { reason: `loss spike: ${loss.toFixed(4)} > ${this.factor} × running median ${med.toFixed(4)} of the last ${this.losses.length} steps` };
+      if (loss > this.factor * med) {
+        const run = this.streak + 1;
+        const reason = `loss spike: ${loss.toFixed(4)} > ${this.factor} × running median ${med.toFixed(4)} of the last ${this.losses.length} steps`;
+        if (run >= this.patience) return { reason: this.patience > 1 ? `${reason}, ${run} steps in a row` : reason };
+        this.spike = `${reason} (${run} of ${this.patience} in a row before it counts as divergence)`;
+        this.pendingSpike = true;
+      }
     }
     return null;
   }
 
+  /** Records an applied step's loss (after check). */
   push(loss: number): void {
+    this.streak = this.pendingSpike ? this.streak + 1 : 0;
+    this.pendingSpike = false;
     this.losses.push(loss);
     if (this.losses.length > this.window) this.losses.shift();
   }
@@ -74,7 +96,10 @@ export class DivergenceGuard {
     return [...this.losses];
   }
 
+  /** Back to a checkpoint's losses (the spike streak starts again at 0). */
   restore(losses: readonly number[]): void {
+    this.streak = 0;
+    this.pendingSpike = false;
     this.losses = losses.slice(-this.window);
   }
 }

@@ -16,7 +16,7 @@ import { IGNORE_INDEX, type TokenBatch } from './source.js';
 import { loraDropoutSeeds } from '../../nn/lora.js';
 import type { FinetuneSetup } from '../finetune.js';
 
-export type TrainerOptions = TrainSection & { spikeFactor: number; spikeWindow: number };
+export type TrainerOptions = TrainSection & { spikeFactor: number; spikeWindow: number; spikePatience?: number };
 
 /** The per-step numbers of metrics.jsonl (contract), before tokens/s and MFU are added. */
 export interface StepMetrics {
@@ -34,7 +34,7 @@ export interface StepMetrics {
   lr: number;
 }
 
-export type StepOutcome = { ok: true; metrics: StepMetrics } | { ok: false; step: number; verdict: GuardVerdict; loss: number };
+export type StepOutcome = { ok: true; metrics: StepMetrics; /** Set when the step spiked without tripping the guard (it was applied). */ spike: string | null } | { ok: false; step: number; verdict: GuardVerdict; loss: number };
 
 export interface EvalMetrics {
   valLoss: number;
@@ -89,7 +89,7 @@ export class LmTrainer {
     if (this.params.length === 0) throw new ChameleonError('LM training: the model has no trainable f32 parameters');
     const noDecay = setup?.noDecay ?? lmNoDecay;
     this.optimizer = new AdamW(this.params, { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps, weightDecay: opts.weightDecay, noDecay });
-    this.guard = new DivergenceGuard(opts.spikeFactor, opts.spikeWindow);
+    this.guard = new DivergenceGuard(opts.spikeFactor, opts.spikeWindow, opts.spikePatience ?? 1);
     this.rng = new Rng(opts.seed ^ 0xd50f);
   }
 
@@ -196,12 +196,13 @@ export class LmTrainer {
     const gradNorm = clipGradNorm(this.params, this.opts.clipNorm);
     const verdict = this.guard.check(loss, gradNorm);
     if (verdict) return { ok: false, step: this.step + 1, verdict, loss };
+    const spike = this.guard.spike;
     this.optimizer.update(lr);
     this.guard.push(loss);
     this.step++;
     const tokens = micro.reduce((s, b) => s + b.batch * b.seqLen, 0);
     const mean = (g: number): number | null => (acc.groupCounts[g] > 0 ? acc.groupSums[g] / acc.groupCounts[g] : null);
-    return { ok: true, metrics: { step: this.step, tokens, loss, lossText: mean(0), lossImage: mean(1), zLoss, outputNorm: acc.normSum / Math.max(1, acc.normCount), gradNorm, lr } };
+    return { ok: true, spike, metrics: { step: this.step, tokens, loss, lossText: mean(0), lossImage: mean(1), zLoss, outputNorm: acc.normSum / Math.max(1, acc.normCount), gradNorm, lr } };
   }
 
   /** Mean CE (no z-loss, no dropout, no graph) over the batches, overall and per modality. */
