@@ -14,7 +14,7 @@ import { terminalSafe } from '../util/terminal.js';
 import { encodeImage, imageRenderer, loadBundle, textCodec } from '../generate/bundle.node.js';
 import { ChatSession } from '../generate/chat-session.js';
 import { ChameleonGenerator } from '../generate/generator.js';
-import { GenerateOptionError, resolveOptions, type GenerateOptions } from '../generate/options.js';
+import { defaultMaxNewTokens, GenerateOptionError, resolveOptions, type GenerateOptions } from '../generate/options.js';
 import type { Segment } from '../generate/prompt.js';
 import { parameterCount } from '../model/config.js';
 import { kvDtypeForModel } from '../model/report.js';
@@ -54,11 +54,13 @@ function chatOptions(o: ChatCliOptions): GenerateOptions {
 
 /** Runs the session until /quit or the end of stdin. */
 async function runChat(o: ChatCliOptions): Promise<void> {
-  const base = chatOptions(o);
+  const flags = chatOptions(o);
   const modelDir = modelDirOrDemo(o.model);
   const { engine, backend, close } = await openEngine(o);
   try {
     const b = await loadBundle(engine, modelDir);
+    // A reply may hold its images and some text: 200 tokens would never fit a 16×16-code picture.
+    const base = { ...flags, maxNewTokens: o.maxNewTokens ?? defaultMaxNewTokens('interleaved', flags.maxImages, b.imageTokens) };
     const codec = textCodec(b);
     const renderer = imageRenderer(b);
     const parts = { vocab: b.gen, text: codec, imageTokens: b.imageTokens };
@@ -184,7 +186,7 @@ export function registerChatCommand(program: Command): void {
     .option('--model <dir>', 'Hugging Face Chameleon directory (default: the shipped demo model, models/demo)')
     .option('--out <dir>', 'where images, index.html and transcript.json go (default: a new folder under ./outputs)')
     .addOption(numberOption('--seed <n>', 'random seed of the first reply (each later reply adds 1)', { int: true, min: 0, max: 2 ** 32 - 1 }))
-    .addOption(numberOption('--max-new-tokens <n>', 'tokens per reply (default 200; capped by the context)', { int: true, min: 1 }))
+    .addOption(numberOption('--max-new-tokens <n>', 'tokens per reply (default: 256 of text plus room for 2 pictures; capped by the context)', { int: true, min: 1 }))
     .addOption(numberOption('--temperature <t>', 'sampling temperature for text and images', {}))
     .option('--greedy', 'argmax decoding');
   engineOptions(cmd).action(async (o: ChatCliOptions) => runChat(o));

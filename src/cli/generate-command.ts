@@ -11,7 +11,7 @@ import { ProgressBar } from '../util/progress.js';
 import { terminalSafe } from '../util/terminal.js';
 import { loadBundle, encodeImage, imageRenderer, textCodec } from '../generate/bundle.node.js';
 import { ChameleonGenerator } from '../generate/generator.js';
-import { DEFAULT_OPTIONS, GenerateOptionError, resolveOptions, tokenBudget, type GenerateOptions, type GenerateOptionsInput, type Mode } from '../generate/options.js';
+import { DEFAULT_OPTIONS, defaultMaxNewTokens, GenerateOptionError, resolveOptions, tokenBudget, type GenerateOptions, type GenerateOptionsInput, type Mode } from '../generate/options.js';
 import { overlayOptions } from '../generate/generation-config.js';
 import { IMAGE_MARKER, chatPrompt, completionPrompt, imagePromptSegments } from '../generate/prompt.js';
 import { probeImageHead } from '../model/image-head.js';
@@ -110,7 +110,8 @@ async function generateCommand(promptText: string, o: GenerateCliOptions): Promi
   try {
     const modelDir = modelDirOrDemo(o.model);
     const b = await loadBundle(engine, modelDir);
-    const options = resolveCliOptions(o, b.defaults);
+    const flagged = resolveCliOptions(o, b.defaults);
+    const options = o.maxNewTokens !== undefined || b.defaults?.maxNewTokens !== undefined ? flagged : { ...flagged, maxNewTokens: defaultMaxNewTokens(flagged.mode, flagged.maxImages, b.imageTokens) };
     const codec = textCodec(b);
     if (mode !== 'text') {
       const probe = probeImageHead(b.model);
@@ -225,7 +226,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--image <file...>', `input image(s); place them with ${IMAGE_MARKER} in the prompt, else they come first`)
     .addOption(choiceOption('--mode <mode>', 'what to generate', ['text', 'image', 'interleaved'] as const, 'text'))
     .option('--chat', 'treat the prompt as a user turn (ends it with end-of-turn)')
-    .addOption(numberOption('--max-new-tokens <n>', `generation budget (default ${DEFAULT_OPTIONS.maxNewTokens}; capped, with a warning, by the context)`, { int: true }))
+    .addOption(numberOption('--max-new-tokens <n>', `generation budget (default: ${DEFAULT_OPTIONS.maxNewTokens} text tokens, plus room for --max-images pictures in image and interleaved modes; capped, with a warning, by the context)`, { int: true }))
     .addOption(numberOption('--max-images <n>', `images allowed (interleaved) or drawn (image mode) (default ${DEFAULT_OPTIONS.maxImages})`, { int: true }))
     .addOption(numberOption('--seed <n>', 'random seed (same seed, same output)', { int: true, min: 0, max: 2 ** 32 - 1 }))
     .addOption(numberOption('--temperature <t>', `text temperature; setting it samples even where the model's generation_config.json asks for greedy (default: that file's, else ${DEFAULT_OPTIONS.text.temperature})`, {}))

@@ -174,3 +174,13 @@ export function tokenBudget(promptTokens: number, maxNewTokens: number, context:
   const room = Math.max(0, context - promptTokens);
   return { maxNewTokens: Math.min(maxNewTokens, room), capped: maxNewTokens > room, room };
 }
+
+/**
+ * The generation budget when none is given, for a model with `imageTokens` codes per picture: 256
+ * tokens of text, room for every allowed picture (BOI + codes + EOI), or both. A fixed 256 would
+ * never fit a 16×16-code picture, so an image could never start.
+ */
+export function defaultMaxNewTokens(mode: Mode, maxImages: number, imageTokens: number): number {
+  const pictures = maxImages * (imageTokens + 2);
+  return mode === 'text' ? DEFAULT_OPTIONS.maxNewTokens : mode === 'image' ? pictures : DEFAULT_OPTIONS.maxNewTokens + pictures;
+}

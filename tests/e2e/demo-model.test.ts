@@ -1,24 +1,28 @@
 // The shipped demo model (models/demo) as a user meets it after `npm install`: a complete bf16
 // Hugging Face Chameleon directory under the 20 MB limit with greedy generation defaults and a
-// model card; `chameleon generate` without --model draws with it, and the shapes parser reads the
-// requested scene from the picture; `chameleon eval shapes` without --model scores it, and the
-// first test pictures survive the VQ round trip exactly; the card quotes the figures it was judged by.
+// model card; `chameleon generate` without --model answers a question about a rendered picture and
+// draws a whole 64×64 picture; `chameleon eval shapes` without --model scores it, and the
+// first test pictures survive the VQ round trip exactly; `eval emoji` draws whole 256-code pictures;
+// `chameleon chat` (its default budget) answers a drawing request with a picture; the card quotes
+// the figures it was judged by.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { openSafetensors } from '../../src/io/safetensors.node.js';
-import { parseImage } from '../../src/eval/shapes/parse-image.js';
+import { renderScene } from '../../src/eval/shapes/render.js';
+import { CANVAS, sortScene } from '../../src/eval/shapes/world.js';
+import { pngFromPixels } from '../../src/tokenizers/image/preprocess.node.js';
 
 const CLI = 'dist/src/cli/main.js';
 const MODEL = 'models/demo';
 
-function run(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+function run(args: string[], input?: string): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, input });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -50,22 +54,24 @@ test('models/demo: a complete bf16 HF directory under 20 MB, greedy generation d
   assert.match(card, /Apache License 2\.0/, 'the emoji artwork licence');
 });
 
-test('generate without --model draws with the demo model; the parser reads the requested scene', async () => {
+test('generate without --model: the demo model answers a question about a picture, and draws a 64×64 one', async () => {
   const out = mkdtempSync(join(tmpdir(), 'demo-gen-'));
   try {
-    const r = run(['generate', 'Draw a large red circle in the center.', '--chat', '--mode', 'image', '--out', out, '--json', '--threads', '2']);
+    const scene = sortScene([{ shape: 'circle', colour: 'red', size: 'large', cell: 4 }]);
+    writeFileSync(join(out, 'red-circle.png'), await pngFromPixels(renderScene(scene), CANVAS, CANVAS));
+    const q = run(['generate', '<image>What colour is the circle?', '--image', join(out, 'red-circle.png'), '--chat', '--mode', 'text', '--out', join(out, 'q'), '--json', '--threads', '2']);
+    assert.equal(q.code, 0, q.err);
+    const answer = (JSON.parse(q.out) as { answer: { kind: string; text?: string }[] }).answer.map((p) => p.text ?? '').join('');
+    assert.match(answer, /\bred\b/i, answer);
+    const r = run(['generate', 'Draw a large red circle in the center.', '--chat', '--mode', 'image', '--out', join(out, 'd'), '--json', '--threads', '2']);
     assert.equal(r.code, 0, r.err);
-    const s = JSON.parse(r.out) as { images: number; answer: { kind: string; file?: string }[] };
+    const s = JSON.parse(r.out) as { images: number; generatedTokens: number; answer: { kind: string; file?: string }[] };
     assert.equal(s.images, 1);
+    assert.ok(s.generatedTokens >= 256, 'a whole 16×16-code picture (the default budget fits it)');
     const file = s.answer.find((p) => p.kind === 'image')?.file;
     assert.ok(file);
-    const { data, info } = await sharp(join(out, file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([info.width, info.height], [64, 64]);
-    const parsed = parseImage(new Uint8Array(data), info.width, info.height);
-    assert.deepEqual(
-      parsed.objects.map((o) => [o.colour, o.shape, o.size, o.cell]),
-      [['red', 'circle', 'large', 4]],
-    );
+    const meta = await sharp(join(out, 'd', file)).metadata();
+    assert.deepEqual([meta.width, meta.height], [64, 64]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -80,5 +86,28 @@ test('eval shapes without --model scores the demo model; the first test pictures
   for (const k of ['caption_attribute_accuracy', 'vqa_accuracy', 'refusal_accuracy']) {
     const v = j[k];
     assert.ok(v === null || (typeof v === 'number' && v >= 0 && v <= 1), `${k} = ${String(v)}`);
+  }
+});
+
+test('eval emoji without --model draws whole pictures (the budget fits 16×16 codes)', () => {
+  const r = run(['eval', 'emoji', '--limit', '2', '--json', '--threads', '2']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as Record<string, unknown>;
+  for (const k of ['emoji_name_accuracy', 'emoji_nn_accuracy']) {
+    const v = j[k];
+    assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${k} = ${String(v)}`);
+  }
+});
+
+test('chat with the demo model answers a drawing request with a picture in its default budget', () => {
+  const out = mkdtempSync(join(tmpdir(), 'demo-chat-'));
+  try {
+    const r = run(['chat', '--out', out, '--threads', '2'], 'Draw a large red circle in the center.\n');
+    assert.equal(r.code, 0, r.err);
+    const t = JSON.parse(readFileSync(join(out, 'transcript.json'), 'utf8')) as { turns: { role: string; parts: { kind: string }[] }[] };
+    const reply = t.turns.find((x) => x.role === 'assistant');
+    assert.ok(reply?.parts.some((p) => p.kind === 'image'), JSON.stringify(reply));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });

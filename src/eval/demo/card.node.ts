@@ -11,6 +11,7 @@ import { evaluateEmoji } from '../emoji/evaluate.node.js';
 import { evaluateShapes } from '../shapes/evaluate.node.js';
 import type { PipelineRecord } from './pipeline.node.js';
 import type { DemoRecipe } from './recipe.js';
+import { VQGAN_PRESETS, latentGrid } from '../../tokenizers/image/config.js';
 
 /** The figures the issue sets targets for: key, target, direction. */
 const DEMO_TARGETS: readonly { key: string; target: number; atMost?: boolean; what: string }[] = [
@@ -60,6 +61,9 @@ export function writeModelCard(out: string, record: PipelineRecord, recipe: Demo
   });
   const stageRows = Object.entries(st).map(([k, s]) => `| ${k} | ${mins(s?.seconds)} |`);
   const m = recipe.model;
+  const vqCfg = VQGAN_PRESETS[recipe.vq.preset as keyof typeof VQGAN_PRESETS];
+  const grid = vqCfg ? latentGrid(vqCfg) : null;
+  const codes = vqCfg ? `${vqCfg.resolution}×${vqCfg.resolution} → ${grid}×${grid} codes` : 'codes';
   const md = `# chameleon-ts demo model
 
 A ${m.numHiddenLayers}-layer, ${m.hiddenSize}-wide Chameleon (early-fusion, decoder-only; QK-norm, z-loss) trained
@@ -71,7 +75,7 @@ of the system, not a general model: outside its worlds it knows nothing.
 
 Format: a Hugging Face Chameleon directory (config.json, model.safetensors with the language model and
 the VQ encoder, vq_decoder.safetensors, tokenizer.json), ${exp.dtype ?? recipe.exportDtype} weights (norms f32),
-${((exp.totalBytes ?? 0) / 1e6).toFixed(1)} MB. \`npm start\` chats with it; \`chameleon generate --model models/demo\`.
+${((exp.totalBytes ?? 0) / 1e6).toFixed(1)} MB. \`npm start\` serves it with the web app; \`chameleon generate\` and \`chameleon chat\` use it by default.
 
 ## Data
 - Shapes world: ${worlds.shapes?.documents ?? '?'} documents over ${worlds.shapes?.images ?? '?'} images (captions both
@@ -85,8 +89,8 @@ ${((exp.totalBytes ?? 0) / 1e6).toFixed(1)} MB. \`npm start\` chats with it; \`c
 - Token shards: ${data.documents ?? '?'} training documents, ${data.tokens ?? '?'} tokens (${Object.entries(data.byKind ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}).
 
 ## Recipe (recipe \`${recipe.name}\`, src/eval/demo/recipe.ts)
-- Text tokenizer: byte-level BPE, ${recipe.tokenizer.vocabSize} ids in all (specials, ${recipe.vq.preset === 'demo' ? 1024 : '?'} image codes, text).
-- Image tokenizer: VQGAN preset \`${recipe.vq.preset}\` (64×64 → 8×8 codes), ${vq.steps ?? recipe.vq.steps} steps × ${recipe.vq.batch} images,
+- Text tokenizer: byte-level BPE, ${recipe.tokenizer.vocabSize} ids in all (specials, ${vqCfg?.numEmbeddings ?? '?'} image codes, text).
+- Image tokenizer: VQGAN preset \`${recipe.vq.preset}\` (${codes}), ${vq.steps ?? recipe.vq.steps} steps × ${recipe.vq.batch} images,
   ${recipe.vq.reconLoss} pixel loss, ${recipe.vq.codebookUpdate === 'ema' ? 'EMA' : 'gradient-trained'} codebook; held-out PSNR ${typeof vq.psnr === 'number' ? vq.psnr.toFixed(1) : '?'} dB.
 - Transformer: d ${m.hiddenSize}, ${m.numHiddenLayers} layers, ${m.numAttentionHeads} heads, FFN ${m.intermediateSize}, context ${m.maxPositionEmbeddings}; QK-norm, z-loss 1e-5,
   AdamW (β 0.9/0.95, ε 1e-5, wd 0.1), clip 1.0.
@@ -103,6 +107,11 @@ pretrain-grad-norm.svg, pretrain-lr.svg and the sft-*.svg of the fine-tuning run
 ${stageRows.join('\n')}
 | **total** | **${mins(total)}** |
 
+A stage that was interrupted and resumed counts only its last invocation here.
+
+Decoding: \`generation_config.json\` asks for greedy text and greedy images without guidance (the
+evaluator's settings), which \`generate\`, \`chat\`, \`serve\` and the web app take as defaults.
+
 ## Evaluation (test splits; \`chameleon eval shapes\`, \`chameleon eval emoji\`)
 
 | what | key | measured | target | |
@@ -115,8 +124,10 @@ held-out emoji names ${pct(ev.emoji_name_heldout_accuracy)} (never seen: a probe
 
 ## Limits
 - Only the two worlds: anything else gets a best effort in their vocabulary, not knowledge.
-- 64×64 images from an 8×8-code VQ: small shapes and emoji detail blur; emoji drawings are recalls of
-  the training pictures, not new art.
+- 64×64 images from a ${grid ?? '?'}×${grid ?? '?'}-code VQ; emoji drawings are recalls of the training pictures, not new art.
+- Greedy picture decoding takes the likeliest code at every position; where the model is unsure
+  of a shape that is the background's, so an undertrained model draws blank or sparse pictures.
+  Sampling (\`--temperature 1\`, or a temperature in the web app) shows what it has learned.
 - Refusals cover the world's few forbidden categories; this is a miniature of the paper's safety data,
   not a safety system.
 `;

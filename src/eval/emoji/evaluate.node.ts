@@ -12,7 +12,7 @@ import { Rng } from '../../util/rng.js';
 import type { Engine } from '../../engine/engine.js';
 import { encodeImage, imageRenderer, loadBundle, textCodec, type ChameleonBundle } from '../../generate/bundle.node.js';
 import { ChameleonGenerator, type GenerateRequest } from '../../generate/generator.js';
-import { resolveOptions, type GenerateOptionsInput } from '../../generate/options.js';
+import { defaultMaxNewTokens, resolveOptions, type GenerateOptionsInput } from '../../generate/options.js';
 import { chatPrompt, type PromptParts } from '../../generate/prompt.js';
 import { VQ_DECODER_FILE } from '../../tokenizers/image/load.node.js';
 import { kvDtypeForModel } from '../../model/report.js';
@@ -99,7 +99,7 @@ export async function evaluateEmoji(engine: Engine, opts: EmojiEvalOptions): Pro
       return { prompt, options: resolveOptions({ mode: 'text', maxNewTokens: opts.maxAnswerTokens ?? 24, seed: seed + i, text: { greedy: true } }) };
     }
     const prompt = chatPrompt(parts, [{ role: 'user', content: item.prompt }]);
-    return { prompt, options: resolveOptions({ mode: 'image', maxImages: 1, seed: seed + i, image: opts.image, previewEvery: 0 }) };
+    return { prompt, options: resolveOptions({ mode: 'image', maxNewTokens: defaultMaxNewTokens('image', 1, b.imageTokens), maxImages: 1, seed: seed + i, image: opts.image, previewEvery: 0 }) };
   };
   const outputs: EmojiOutput[] = new Array<EmojiOutput>(items.length);
   const pngs = new Map<number, Uint8Array>();
