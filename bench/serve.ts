@@ -1,4 +1,4 @@
-// `npm run bench -- serve [--json] [--model DIR] [--clients 16] [--seconds 60] [--threads N]
+// `npm run bench -- serve [--json] [--model DIR] [--clients 16] [--seconds 60] [--threads N] [--kinds text,vision,draw]
 // [--max-tokens 32] [--max-batch B]`: the HTTP server under load. `chameleon serve` runs as a child
 // process (its RSS is the server's own). (1) One streaming client alone, the request kinds in turn
 // (text chat, chat about an image, an image drawn; 2 rounds, more until S/4 s, at most 10 s): TTFT
@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { DEMO_MODEL_DIR } from '../src/cli/common.js';
 import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
-import { KINDS, promSample, runRequest, ServerProcess, streamPost, type LoadContext, type RequestResult } from './serve-client.js';
+import { KINDS, promSample, runRequest, ServerProcess, streamPost, type LoadContext, type RequestKind, type RequestResult } from './serve-client.js';
 import { percentile } from './stats.js';
 
 export interface ServeArgs {
@@ -25,10 +25,13 @@ export interface ServeArgs {
   maxTokens: number;
   /** The server's --max-batch (default: clients, so every client decodes in the batch). */
   maxBatch?: number;
+  /** Request kinds the clients cycle through (default all three). */
+  kinds: RequestKind[];
 }
 
-const FLAGS: Record<string, { key: keyof ServeArgs; int: boolean; min: number; max: number } | { key: 'model' }> = {
+const FLAGS: Record<string, { key: keyof ServeArgs; int: boolean; min: number; max: number } | { key: 'model' } | { key: 'kinds' }> = {
   '--model': { key: 'model' },
+  '--kinds': { key: 'kinds' },
   '--clients': { key: 'clients', int: true, min: 1, max: 256 },
   '--seconds': { key: 'seconds', int: false, min: 0.1, max: 86_400 },
   '--threads': { key: 'threads', int: true, min: 1, max: 1024 },
@@ -38,7 +41,7 @@ const FLAGS: Record<string, { key: keyof ServeArgs; int: boolean; min: number; m
 
 /** Parses the bench's flags (`--json` is the runner's); returns the arguments or one line saying what is wrong. */
 export function parseServeArgs(argv: readonly string[]): ServeArgs | string {
-  const out: ServeArgs = { clients: 16, seconds: 60, maxTokens: 32 };
+  const out: ServeArgs = { clients: 16, seconds: 60, maxTokens: 32, kinds: [...KINDS] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') continue;
@@ -48,6 +51,13 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | string {
     if (spec === undefined) return `unknown argument '${a}' (flags: ${Object.keys(FLAGS).join(', ')}, --json)`;
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined || value === '') return `${name} needs a value`;
+    if (spec.key === 'kinds') {
+      const list = value.split(',').map((k) => k.trim());
+      const bad = list.find((k) => !(KINDS as readonly string[]).includes(k));
+      if (bad !== undefined || list.length === 0) return `--kinds must be a comma list of ${KINDS.join(', ')}, got '${value}'`;
+      out.kinds = [...new Set(list)] as RequestKind[];
+      continue;
+    }
     if (!('int' in spec)) {
       out.model = value;
       continue;
@@ -74,11 +84,11 @@ const generatedTokens = async (s: ServerProcess): Promise<number> => promSample(
  * One client, the kinds in turn: `cycles` rounds, more while under `minSeconds`; tokens counted by
  * the server over the phase.
  */
-async function single(server: ServerProcess, ctx: LoadContext, cycles: number, minSeconds: number, seed: { next: number }): Promise<Phase> {
+async function single(server: ServerProcess, ctx: LoadContext, kinds: readonly RequestKind[], cycles: number, minSeconds: number, seed: { next: number }): Promise<Phase> {
   const m0 = await generatedTokens(server);
   const t0 = performance.now();
   const results: RequestResult[] = [];
-  for (let c = 0; c < cycles || performance.now() - t0 < minSeconds * 1000; c++) for (const k of KINDS) results.push(await runRequest(k, ctx, seed.next++));
+  for (let c = 0; c < cycles || performance.now() - t0 < minSeconds * 1000; c++) for (const k of kinds) results.push(await runRequest(k, ctx, seed.next++));
   const seconds = (performance.now() - t0) / 1000;
   return { results, tokensPerSec: ((await generatedTokens(server)) - m0) / seconds, seconds };
 }
@@ -87,14 +97,14 @@ async function single(server: ServerProcess, ctx: LoadContext, cycles: number, m
  * `clients` clients, each looping requests (client i starts at kind i mod 3) until `seconds` have
  * passed; requests under way then finish but the tokens/s window (server counter) ends there.
  */
-async function concurrent(server: ServerProcess, ctx: LoadContext, clients: number, seconds: number, seed: { next: number }): Promise<Phase> {
+async function concurrent(server: ServerProcess, ctx: LoadContext, kinds: readonly RequestKind[], clients: number, seconds: number, seed: { next: number }): Promise<Phase> {
   const m0 = await generatedTokens(server);
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   const results: RequestResult[] = [];
   const all = Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      for (let k = c; performance.now() < deadline; k++) results.push(await runRequest(KINDS[k % KINDS.length], ctx, seed.next++));
+      for (let k = c; performance.now() < deadline; k++) results.push(await runRequest(kinds[k % kinds.length], ctx, seed.next++));
     }),
   );
   await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
@@ -224,17 +234,17 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
     const seed = { next: 1 };
     const rssStart = server.memory().rssMb;
     process.stderr.write('serve bench: warm-up (one request of each kind)...\n');
-    await single(server, ctx, 1, 0, seed);
+    await single(server, ctx, args.kinds, 1, 0, seed);
     process.stderr.write('serve bench: one client alone...\n');
-    const one = await single(server, ctx, 2, Math.min(10, args.seconds / 4), seed);
+    const one = await single(server, ctx, args.kinds, 2, Math.min(10, args.seconds / 4), seed);
     reportErrors('one client', one.results);
     const warm = Math.min(5, args.seconds / 10); // reaches the batch's KV high-water mark before RSS "before"
     process.stderr.write(`serve bench: ${args.clients} clients, ${warm} s warm-up...\n`);
-    await concurrent(server, ctx, args.clients, warm, seed);
+    await concurrent(server, ctx, args.kinds, args.clients, warm, seed);
     const heapBefore = await server.settle();
     const before = server.memory().rssMb;
     process.stderr.write(`serve bench: ${args.clients} clients for ${args.seconds} s...\n`);
-    const many = await concurrent(server, ctx, args.clients, args.seconds, seed);
+    const many = await concurrent(server, ctx, args.kinds, args.clients, args.seconds, seed);
     reportErrors(`${args.clients} clients`, many.results);
     const heapAfter = await server.settle();
     if (heapBefore === null || heapAfter === null) process.stderr.write('serve bench: the server did not confirm a forced GC; RSS is read without one\n');
@@ -242,7 +252,7 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
     process.stderr.write('serve bench: continuous-batching check...\n');
     const join = await joinCheck(server, ctx, info.context);
     if (join.error) process.stderr.write(`serve bench: join check: ${join.error}\n`);
-    const common = { kind: 'serve', model, max_batch: maxBatch, threads: b.threads ?? null, image_tokens: info.image_tokens, max_tokens: args.maxTokens };
+    const common = { kind: 'serve', model, max_batch: maxBatch, threads: b.threads ?? null, image_tokens: info.image_tokens, max_tokens: args.maxTokens, kinds: args.kinds.join(',') };
     rows.push({ ...common, phase: 'single', ...phaseRow(one, 1), vs_single: 1, rss_before_mb: round(rssStart), rss_after_mb: null, rss_peak_mb: null });
     rows.push({
       ...common,

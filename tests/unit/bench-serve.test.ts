@@ -64,9 +64,10 @@ test('the server banner gives its URL and backend', () => {
 });
 
 test('the bench flags parse, and each bad one is one line', () => {
-  assert.deepEqual(parseServeArgs([]), { clients: 16, seconds: 60, maxTokens: 32 });
-  assert.deepEqual(parseServeArgs(['--json', '--model', 'm', '--clients=4', '--seconds', '2.5', '--threads', '2', '--max-tokens', '8', '--max-batch', '3']), {
+  assert.deepEqual(parseServeArgs([]), { clients: 16, seconds: 60, maxTokens: 32, kinds: ['text', 'vision', 'draw'] });
+  assert.deepEqual(parseServeArgs(['--json', '--model', 'm', '--clients=4', '--seconds', '2.5', '--threads', '2', '--max-tokens', '8', '--max-batch', '3', '--kinds', 'text,draw,text']), {
     model: 'm',
+    kinds: ['text', 'draw'],
     clients: 4,
     seconds: 2.5,
     threads: 2,
@@ -77,6 +78,7 @@ test('the bench flags parse, and each bad one is one line', () => {
   assert.equal(parseServeArgs(['--clients', '1.5']), "--clients must be an integer in [1, 256], got '1.5'");
   assert.equal(parseServeArgs(['--seconds', 'abc']), "--seconds must be a number in [0.1, 86400], got 'abc'");
   assert.equal(parseServeArgs(['--model']), '--model needs a value');
+  assert.equal(parseServeArgs(['--kinds', 'text,video']), "--kinds must be a comma list of text, vision, draw, got 'text,video'");
   assert.match(String(parseServeArgs(['--port', '1'])), /^unknown argument '--port' \(flags: --model, /);
 });
 
