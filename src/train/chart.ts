@@ -18,6 +18,8 @@ export interface Marker {
   x: number;
   label: string;
   color?: string;
+  /** A short unlabelled tick on the x axis instead of a labelled line (frequent, minor events). */
+  tick?: boolean;
 }
 
 export interface ChartOptions {
@@ -140,6 +142,10 @@ export function lineChartSvg(series: readonly Series[], o: ChartOptions): string
   for (const mk of o.markers ?? []) {
     const xx = x(mk.x).toFixed(1);
     const c = mk.color ?? '#d62728';
+    if (mk.tick) {
+      out.push(`<line x1="${xx}" x2="${xx}" y1="${m.t + ph - 8}" y2="${m.t + ph}" stroke="${c}" stroke-width="1.5"><title>${esc(mk.label)}</title></line>`);
+      continue;
+    }
     out.push(`<line x1="${xx}" x2="${xx}" y1="${m.t}" y2="${m.t + ph}" stroke="${c}" stroke-dasharray="4 3"/>`);
     // Labels near the right edge go on the marker's left so they stay inside the chart.
     const right = Number(xx) > m.l + pw * 0.8;

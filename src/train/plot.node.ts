@@ -67,7 +67,8 @@ export function plotRun(runDir: string, outDir = runDir): PlotResult {
   const evals = lastPer(rows.filter((r) => 'valLoss' in r));
   const events = rows.filter((r) => typeof r.event === 'string' && r.event !== 'checkpoint');
   if (steps.length === 0) throw new FormatError(`${join(runDir, 'metrics.jsonl')}: no training steps recorded yet`);
-  const markers: Marker[] = events.map((e) => ({ x: e.step as number, label: String(e.event), color: e.event === 'rollback' ? '#9467bd' : '#d62728' }));
+  // Lone loss spikes (applied steps) are ticks on the axis; divergence and rollback are labelled lines.
+  const markers: Marker[] = events.map((e) => ({ x: e.step as number, label: String(e.event), color: e.event === 'rollback' ? '#9467bd' : e.event === 'spike' ? '#ff7f0e' : '#d62728', tick: e.event === 'spike' }));
   const smooth = steps.length > 50 ? 0.9 : 0;
   const charts: { file: string; series: Series[]; title: string; yLabel: string; logY?: boolean }[] = [
     {

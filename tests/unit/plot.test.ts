@@ -66,6 +66,17 @@ test('plotRun writes every chart and plots.html, with validation dots and event 
   for (const f of ['loss.svg', 'modality-loss.svg', 'output-norm.svg', 'grad-norm.svg', 'lr.svg']) assert.ok(html.includes(`src="${f}"`));
 });
 
+test('a lone spike (an applied step) is an unlabelled tick on the axis, not a labelled line', () => {
+  const dir = join(root, 'spikes');
+  writeRun(dir, [step(1, 3), step(2, 2.5), step(3, 6), JSON.stringify({ step: 3, event: 'spike', detail: 'loss spike: 6 > 2 × 2.75' }), step(4, 2.2)]);
+  const r = plotRun(dir);
+  assert.equal(r.events, 1);
+  const loss = readFileSync(join(dir, 'loss.svg'), 'utf8');
+  assert.ok(!/<text[^>]*>spike<\/text>/.test(loss), 'no text label');
+  assert.match(loss, /<line [^>]*stroke="#ff7f0e" stroke-width="1\.5"><title>spike<\/title><\/line>/);
+  assert.ok(!loss.includes('stroke="#ff7f0e" stroke-dasharray'), 'not a dashed full-height line');
+});
+
 test('metrics.jsonl: a torn last line is left out, a malformed line elsewhere is refused by file and line', () => {
   const dir = join(root, 'torn');
   mkdirSync(dir, { recursive: true });
