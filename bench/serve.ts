@@ -243,12 +243,19 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
     await concurrent(server, ctx, args.kinds, args.clients, warm, seed);
     const heapBefore = await server.settle();
     const before = server.memory().rssMb;
+    const backendMb = async (): Promise<{ reserved: number | null; size: number | null }> => {
+      const t = await server.metrics();
+      const mb = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : v / 1024 / 1024);
+      return { reserved: mb(promSample(t, 'chameleon_backend_reserved_bytes')), size: mb(promSample(t, 'chameleon_backend_memory_bytes')) };
+    };
+    const wasmBefore = await backendMb();
     process.stderr.write(`serve bench: ${args.clients} clients for ${args.seconds} s...\n`);
     const many = await concurrent(server, ctx, args.kinds, args.clients, args.seconds, seed);
     reportErrors(`${args.clients} clients`, many.results);
     const heapAfter = await server.settle();
     if (heapBefore === null || heapAfter === null) process.stderr.write('serve bench: the server did not confirm a forced GC; RSS is read without one\n');
     const mem = server.memory();
+    const wasmAfter = await backendMb();
     process.stderr.write('serve bench: continuous-batching check...\n');
     const join = await joinCheck(server, ctx, info.context);
     if (join.error) process.stderr.write(`serve bench: join check: ${join.error}\n`);
@@ -264,6 +271,11 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
       rss_peak_mb: round(mem.peakMb),
       heap_before_mb: round(heapBefore),
       heap_after_mb: round(heapAfter),
+      // The compute backend's memory (wasm: weights, KV caches, scratch) and its size, a high-water mark.
+      backend_reserved_before_mb: round(wasmBefore.reserved),
+      backend_reserved_after_mb: round(wasmAfter.reserved),
+      backend_memory_before_mb: round(wasmBefore.size),
+      backend_memory_after_mb: round(wasmAfter.size),
     });
     rows.push({ ...common, phase: 'join', clients: 2, join_steps: join.joinSteps, first_still_drawing: join.stillDrawing, first_image_at_join: join.atImage, first_codes_at_join: join.atCodes, first_images: join.images, error: join.error });
   } finally {

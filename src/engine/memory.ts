@@ -26,6 +26,8 @@ export interface Memory {
   unreserve(region: MemoryRegion): void;
   /** Total bytes currently reserved. */
   reservedBytes(): number;
+  /** Bytes of the address space behind it, where it has a fixed one (wasm memory: grows, never shrinks). */
+  capacityBytes?(): number;
   /** Whether an ArrayBuffer (the buffer of a typed array or region) belongs to this memory. */
   owns(buffer: ArrayBufferLike): boolean;
 }

@@ -115,7 +115,11 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
   app.get('/health', async () => ({ status: 'ok', model: o.model.id, running: scheduler.running, queued: scheduler.queueDepth }));
   app.get('/metrics', async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return metrics.text({ queueDepth: scheduler.queueDepth, runningRequests: scheduler.running, activeRows: scheduler.rows }, performance.now());
+    const backend = o.model.bundle.engine.backend;
+    return metrics.text(
+      { queueDepth: scheduler.queueDepth, runningRequests: scheduler.running, activeRows: scheduler.rows, backendReservedBytes: backend.reservedBytes(), backendMemoryBytes: backend.memory.capacityBytes?.() },
+      performance.now(),
+    );
   });
   registerOpenAiRoutes(app, ctx);
   registerNativeRoutes(app, ctx);

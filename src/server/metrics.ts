@@ -39,6 +39,9 @@ export interface SchedulerGauges {
   queueDepth: number;
   runningRequests: number;
   activeRows: number;
+  /** The compute backend's memory: bytes reserved now (weights, KV caches, scratch) and its size (a high-water mark: wasm memory never shrinks). */
+  backendReservedBytes?: number;
+  backendMemoryBytes?: number;
 }
 
 /** Prometheus numbers: integers as such, others with up to 6 significant digits. */
@@ -108,6 +111,8 @@ export class ServerMetrics {
     metric('chameleon_queue_depth', 'gauge', 'Generation requests waiting for a decode slot.', [`chameleon_queue_depth ${g.queueDepth}`]);
     metric('chameleon_running_requests', 'gauge', 'Generation requests in the running batch.', [`chameleon_running_requests ${g.runningRequests}`]);
     metric('chameleon_active_rows', 'gauge', 'Rows of the running batch (a request drawing an image with guidance owns 2-3).', [`chameleon_active_rows ${g.activeRows}`]);
+    if (g.backendReservedBytes !== undefined) metric('chameleon_backend_reserved_bytes', 'gauge', 'Bytes of the compute backend memory in use (weights, KV caches, scratch).', [`chameleon_backend_reserved_bytes ${g.backendReservedBytes}`]);
+    if (g.backendMemoryBytes !== undefined) metric('chameleon_backend_memory_bytes', 'gauge', 'Size of the compute backend memory (wasm memory only grows: its high-water mark).', [`chameleon_backend_memory_bytes ${g.backendMemoryBytes}`]);
     metric('chameleon_decode_steps_total', 'counter', 'Batched decode steps that sampled at least one token.', [`chameleon_decode_steps_total ${this.decodeSteps}`]);
     metric('chameleon_generated_tokens_total', 'counter', 'Tokens sampled, all requests together.', [`chameleon_generated_tokens_total ${this.generatedTokens}`]);
     metric('chameleon_tokens_per_second', 'gauge', `Tokens sampled in the last ${this.windowMs / 1000} s divided by ${this.windowMs / 1000} s.`, [`chameleon_tokens_per_second ${fmt(this.tokensPerSecond(now))}`]);

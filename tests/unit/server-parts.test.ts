@@ -96,6 +96,11 @@ test('a histogram is cumulative; the metrics text pins its values', () => {
     assert.ok(text.split('\n').includes(line), `missing: ${line}`);
   }
   assert.ok(text.endsWith('\n'));
+  assert.ok(!text.includes('chameleon_backend_'), 'no backend gauges when the backend gives none');
+  const withMemory = m.text({ queueDepth: 0, runningRequests: 0, activeRows: 0, backendReservedBytes: 1_000, backendMemoryBytes: 65_536 }, 12_000).split('\n');
+  assert.ok(withMemory.includes('chameleon_backend_reserved_bytes 1000'));
+  assert.ok(withMemory.includes('chameleon_backend_memory_bytes 65536'));
+  assert.ok(withMemory.includes('# TYPE chameleon_backend_memory_bytes gauge'));
 });
 
 test('OpenAI parameters become library options; bad ones are 400s naming the field', () => {

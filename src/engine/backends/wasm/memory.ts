@@ -84,6 +84,10 @@ export class SharedHeap implements Memory {
     this.release(region.byteOffset, size);
   }
 
+  capacityBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   reservedBytes(): number {
     return this.reserved;
   }
