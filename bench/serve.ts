@@ -248,10 +248,10 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
     // then read at that high-water mark, so before/after compares like with like.
     const warm = Math.min(5, args.seconds / 10);
     let warmRounds = 0;
-    for (let last: number | null = null; warmRounds < 8; ) {
-      process.stderr.write(`serve bench: ${args.clients} clients, ${warm} s warm-up (round ${warmRounds + 1})...\n`);
+    let last: number | null = null;
+    while (warmRounds < 8) {
+      process.stderr.write(`serve bench: ${args.clients} clients, ${warm} s warm-up (round ${++warmRounds})...\n`);
       await concurrent(server, ctx, args.kinds, args.clients, warm, seed);
-      warmRounds++;
       const now = (await backendMb()).reserved;
       if (now === null || now === last) break;
       last = now;

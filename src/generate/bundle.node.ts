@@ -3,9 +3,10 @@
 // (tokenizer.json), the VQGAN (encoder from the model file, decoder from vq_decoder.safetensors),
 // plus adapters that turn image files into codes and codes into PNGs. Node adapter (fs, sharp).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChameleonError, FormatError } from '../util/errors.js';
+import { ChameleonError } from '../util/errors.js';
+import { readJsonFile } from '../io/json-file.node.js';
 import type { Engine } from '../engine/engine.js';
 import { ChameleonModel } from '../model/chameleon.js';
 import { loadChameleon, type LoadModelOptions } from '../model/checkpoint.node.js';
@@ -40,13 +41,7 @@ export interface ChameleonBundle {
 function readGenerationDefaults(dir: string): GenerateOptionsInput {
   const path = join(dir, GENERATION_CONFIG_FILE);
   if (!existsSync(path)) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseGenerationConfig(json, path);
+  return parseGenerationConfig(readJsonFile(path), path);
 }
 
 export async function loadBundle(engine: Engine, dir: string, opts: LoadModelOptions = {}): Promise<ChameleonBundle> {

@@ -11,12 +11,17 @@ import type { GenerateOptionsInput } from './options.js';
 /** The file name, as Hugging Face writes it beside config.json. */
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
+/** The HF sampling keys, shared by the file's top level and its `chameleon.image` block. */
+const sampling = {
+  do_sample: z.boolean(),
+  temperature: z.number().positive().max(100),
+  top_p: z.number().gt(0).max(1),
+  top_k: z.number().int().min(0),
+};
+
 const imageSchema = z
   .object({
-    do_sample: z.boolean(),
-    temperature: z.number().positive().max(100),
-    top_p: z.number().gt(0).max(1),
-    top_k: z.number().int().min(0),
+    ...sampling,
     cfg: z.enum(['off', '3way', '2way']),
     guidance_text: z.number().min(0).max(100),
     guidance_image: z.number().min(0).max(100),
@@ -26,10 +31,7 @@ const imageSchema = z
 
 const fileSchema = z
   .object({
-    do_sample: z.boolean(),
-    temperature: z.number().positive().max(100),
-    top_p: z.number().gt(0).max(1),
-    top_k: z.number().int().min(0),
+    ...sampling,
     repetition_penalty: z.number().positive().max(100),
     max_new_tokens: z.number().int().positive(),
     guidance_scale: z.number().min(0).max(100),

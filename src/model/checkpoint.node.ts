@@ -3,12 +3,13 @@
 // above a size) in the layout transformers' ChameleonForConditionalGeneration.from_pretrained reads.
 // Node adapter: all file access of the model layer lives here.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChameleonError, FormatError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { isScalarDType, type DType, type ScalarDType } from '../engine/dtype.js';
 import { openSafetensors, saveSharded, type SafetensorsArchive } from '../io/safetensors.node.js';
+import { readJsonFile } from '../io/json-file.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { ParamStore, storedMatrices } from '../nn/params.js';
 import { ChameleonModel } from './chameleon.js';
@@ -30,13 +31,7 @@ export interface LoadModelOptions {
 export function readConfig(dir: string): ChameleonConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new FormatError(`${dir}: no config.json (is this a Hugging Face Chameleon directory?)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseHfConfig(json);
+  return parseHfConfig(readJsonFile(path));
 }
 
 /** Loads a Chameleon language model from a Hugging Face directory (the VQ model is ignored here). */

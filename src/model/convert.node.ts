@@ -14,6 +14,7 @@ import { f32ToBf16, f32ToF16 } from '../engine/dtype.js';
 import { type StDType, type TensorToWrite, ST_DTYPES, widenToF32 } from '../io/safetensors.js';
 import { writeSafetensors, SINGLE_FILE, INDEX_FILE } from '../io/safetensors.node.js';
 import { TorchCheckpoint } from '../io/torch-zip.node.js';
+import { readJsonFile } from '../io/json-file.node.js';
 import { type ChameleonConfig, ffnSize, parseHfConfig, toHfConfigJson } from './config.js';
 
 export interface ConvertProgress {
@@ -62,20 +63,6 @@ const SHARD_RE = /^model-\d{5}-of-\d{5}\.safetensors$/;
 
 function isRecord(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FormatError(`${file}: cannot read (${(e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new FormatError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** Finds the model folder (with params.json) and the folder of the tokenizer files. */
@@ -465,12 +452,7 @@ function writeModel(
 /** text_tokenizer.json -> its vocabulary (with <reserved08707> renamed <image>, as HF does) and the file to write. */
 function readTokenizer(file: string, warnings: string[]): { vocab: Record<string, number>; text: string } {
   const raw = fs.readFileSync(file, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (e) {
-    throw new FormatError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const json = readJsonFile(file);
   const model = isRecord(json) ? json.model : undefined;
   const vocabIn = isRecord(model) ? model.vocab : undefined;
   if (!isRecord(vocabIn)) throw new FormatError(`${file}: no model.vocab object (not a Hugging Face tokenizers JSON file)`);

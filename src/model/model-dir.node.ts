@@ -5,10 +5,11 @@
 // (random language-model weights: `chameleon data build` and `train lm` need the tokenizers); the tiny
 // model of `init-tiny` is written the same way. Leaves out: training any of the parts.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChameleonError } from '../util/errors.js';
 import type { Engine } from '../engine/engine.js';
+import { readJsonFile } from '../io/json-file.node.js';
 import { readTensors, writeSafetensors } from '../io/safetensors.node.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { vqganConfigFromHf, type VqganConfig } from '../tokenizers/image/config.js';
@@ -80,11 +81,7 @@ export interface AssembleOptions {
 
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new ChameleonError(`${path}: missing (${what})`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ChameleonError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(path);
 }
 
 /**

@@ -146,25 +146,19 @@ export class TurnView {
   }
 }
 
+/** An SVG element with its attributes. */
+function svgEl<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
 /** The chameleon mark (an SVG; inline so it needs no request). */
 export function logo(): SVGSVGElement {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 32 32');
-  svg.setAttribute('class', 'logo');
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS(ns, 'path');
+  const svg = svgEl('svg', { viewBox: '0 0 32 32', class: 'logo', 'aria-hidden': 'true' });
   // A curled tail under a round head: the chameleon's outline.
-  path.setAttribute('d', 'M6 18a10 10 0 0 1 20 0c0 4-3 7-7 7-3 0-5-2-5-4.5S16 16 18 16s3 1.5 3 3');
-  path.setAttribute('fill', 'none');
-  path.setAttribute('stroke', 'currentColor');
-  path.setAttribute('stroke-width', '2.6');
-  path.setAttribute('stroke-linecap', 'round');
-  const eye = document.createElementNS(ns, 'circle');
-  eye.setAttribute('cx', '11.5');
-  eye.setAttribute('cy', '14');
-  eye.setAttribute('r', '1.8');
-  eye.setAttribute('fill', 'currentColor');
+  const path = svgEl('path', { d: 'M6 18a10 10 0 0 1 20 0c0 4-3 7-7 7-3 0-5-2-5-4.5S16 16 18 16s3 1.5 3 3', fill: 'none', stroke: 'currentColor', 'stroke-width': '2.6', 'stroke-linecap': 'round' });
+  const eye = svgEl('circle', { cx: '11.5', cy: '14', r: '1.8', fill: 'currentColor' });
   svg.append(path, eye);
   return svg;
 }

@@ -47,7 +47,6 @@ export class DivergenceGuard {
   private losses: number[] = [];
   /** Spiking steps in a row, up to the last pushed one. */
   private streak = 0;
-  private pendingSpike = false;
   /** The reason of the last checked step when it spiked without tripping the guard (else null). */
   spike: string | null = null;
 
@@ -67,7 +66,6 @@ export class DivergenceGuard {
   /** Checks a step before it is applied; null when it may be applied (see `spike`). */
   check(loss: number, gradNorm: number): GuardVerdict | null {
     this.spike = null;
-    this.pendingSpike = false;
     if (!Number.isFinite(loss)) return { reason: `loss is ${loss}` };
     if (!Number.isFinite(gradNorm)) return { reason: `gradient norm is ${gradNorm} (loss ${loss})` };
     // A median needs a few samples before a spike means anything.
@@ -78,7 +76,6 @@ export class DivergenceGuard {
         const reason = `loss spike: ${loss.toFixed(4)} > ${this.factor} × running median ${med.toFixed(4)} of the last ${this.losses.length} steps`;
         if (run >= this.patience) return { reason: this.patience > 1 ? `${reason}, ${run} steps in a row` : reason };
         this.spike = `${reason} (${run} of ${this.patience} in a row before it counts as divergence)`;
-        this.pendingSpike = true;
       }
     }
     return null;
@@ -86,8 +83,7 @@ export class DivergenceGuard {
 
   /** Records an applied step's loss (after check). */
   push(loss: number): void {
-    this.streak = this.pendingSpike ? this.streak + 1 : 0;
-    this.pendingSpike = false;
+    this.streak = this.spike !== null ? this.streak + 1 : 0;
     this.losses.push(loss);
     if (this.losses.length > this.window) this.losses.shift();
   }
@@ -99,7 +95,7 @@ export class DivergenceGuard {
   /** Back to a checkpoint's losses (the spike streak starts again at 0). */
   restore(losses: readonly number[]): void {
     this.streak = 0;
-    this.pendingSpike = false;
+    this.spike = null;
     this.losses = losses.slice(-this.window);
   }
 }
