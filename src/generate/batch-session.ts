@@ -78,6 +78,21 @@ interface ReqState {
 
 type ProgressEvent = Extract<GenEvent, { type: 'image-progress' }>;
 
+/** Where a session's busy time went, in milliseconds since it was created (all requests together). */
+export interface SessionTimings {
+  /** Joining rows: their prefill, and the cache re-layouts. */
+  prefillMs: number;
+  /** The batched decode forwards. */
+  decodeMs: number;
+  /** Picking ids from the logits (guidance, masks, penalties, sampling) and text decoding. */
+  sampleMs: number;
+  /** Drawing images from codes: final images and partial previews. */
+  renderMs: number;
+  /** Decode steps and the rows they computed (rows / steps is the mean batch). */
+  steps: number;
+  rows: number;
+}
+
 export class BatchSession {
   readonly maxRequests: number;
   readonly previewBudget: number;
@@ -91,6 +106,10 @@ export class BatchSession {
   private readonly early: GenEvent[] = [];
   private nextId = 0;
   private busyMs = 0;
+  /** Cumulative busy time by part (see SessionTimings). */
+  readonly timings: SessionTimings = { prefillMs: 0, decodeMs: 0, sampleMs: 0, renderMs: 0, steps: 0, rows: 0 };
+  /** Caches built for the batch so far (joins and leaves reuse the cache; see relayout). */
+  private cacheBuilds = 0;
   private previewMs = 0;
   private closed = false;
   /** The image ids as one range [lo, hi) when they are contiguous (as in Chameleon's vocabulary). */
@@ -122,6 +141,12 @@ export class BatchSession {
   get rowCount(): number {
     return this.rows.length;
   }
+  /** The batch cache now: rows in use, rows and positions it holds, and how many were built. */
+  get cacheInfo(): { rows: number; capacity: number; positions: number; builds: number } {
+    const c = this.cache;
+    return { rows: this.rows.length, capacity: c?.capacity ?? 0, positions: c?.maxLen ?? 0, builds: this.cacheBuilds };
+  }
+
   /** Nothing running, waiting or left to report. */
   get idle(): boolean {
     return this.running.length === 0 && this.waiting.length === 0 && this.early.length === 0;
@@ -166,7 +191,9 @@ export class BatchSession {
     if (joining.length > 0 || !sameRows(next, this.rows)) {
       const tp = this.clock();
       this.relayout(next);
-      for (const s of joining) s.prefillMs = this.clock() - tp;
+      const dt = this.clock() - tp;
+      this.timings.prefillMs += dt;
+      for (const s of joining) s.prefillMs = dt;
     }
     if (this.rows.length === 0) {
       this.busyMs += this.clock() - t0;
@@ -176,6 +203,10 @@ export class BatchSession {
     const tf = this.clock();
     const logits = this.forwardStep();
     const stepMs = this.clock() - tf;
+    this.timings.decodeMs += stepMs;
+    this.timings.steps++;
+    this.timings.rows += this.rows.length;
+    let renderMs = 0;
     const V = this.parts.model.config.vocabSize;
     const rowOf = (st: ReqState, role: RowRole): Float32Array | null => {
       const i = this.rows.findIndex((r) => r.st === st && r.role === role);
@@ -221,7 +252,9 @@ export class BatchSession {
           }
           case 'image-end': {
             const codes = Int32Array.from(s.codes);
+            const tr = this.clock();
             const img = this.parts.image ? await this.parts.image.render(codes) : undefined;
+            renderMs += this.clock() - tr;
             events.push({ type: 'image', request: s.id, index: st.index, codes, png: img?.png, width: img?.width, height: img?.height });
             break;
           }
@@ -232,7 +265,11 @@ export class BatchSession {
         }
       }
     }
+    const tr = this.clock();
+    this.timings.sampleMs += tr - tf - stepMs - renderMs;
+    this.timings.renderMs += renderMs;
     await this.renderPreviews(due, t0);
+    this.timings.renderMs += this.clock() - tr;
     this.running = this.running.filter((s) => !s.done);
     if (this.running.length === 0 && this.waiting.length === 0) this.relayout([]);
     this.busyMs += this.clock() - t0;
@@ -384,61 +421,105 @@ export class BatchSession {
   }
 
   /**
-   * Builds the cache for a new row set. Every row is right-aligned at the new length L (the longest
-   * row's content), so the cache compacts as long rows leave; surviving rows are copied (keys keep
-   * the rotation of their own positions), new rows are prefilled together in a cache of their own.
+   * Brings the cache to a new row set in place: rows that left are replaced by the last rows (one
+   * row's live range moves), new rows are prefilled together in a cache of their own and copied into
+   * free rows, right-aligned at the shared length L. The cache is rebuilt only when the rows or the
+   * positions the running requests may still need do not fit; then, and when a new row is longer
+   * than L, every row is re-aligned at the longest row's content (the cache compacts as long rows
+   * leave). Keys keep the rotation of their own positions, so rows may move.
    */
   private relayout(next: Row[]): void {
     const { model, vocab } = this.parts;
     const e = model.engine;
-    const old = this.cache;
-    const oldL = old ? old.length : 0;
-    const src = next.map((r) => this.rows.findIndex((o) => o.st === r.st && o.role === r.role));
-    const fresh = new Map<number, number[]>();
-    const lens = next.map((r, d) => {
-      if (src[d] >= 0) return oldL - this.keyStart[src[d]];
-      const c = this.content(r.st, r.role);
-      fresh.set(d, c);
-      return c.length;
-    });
     if (next.length === 0) {
-      old?.dispose();
+      this.cache?.dispose();
       this.cache = null;
       this.rows = [];
       this.keyStart = new Int32Array(0);
       return;
     }
-    const L = Math.max(...lens);
-    const steps = Math.max(...this.running.map((s) => s.machine.cfg.maxLength - s.seq.length));
-    const dtype = this.parts.kvDtype ?? 'f32';
-    const cache = new KVCache(e, model.config, next.length, L + steps + 2, dtype);
+    const has = (set: Row[], r: Row): boolean => set.some((o) => o.st === r.st && o.role === r.role);
+    let cache = this.cache;
+    const L0 = cache ? cache.length : 0;
+    // Rows that stay, in their cache rows: a row that left takes the last row's place.
+    const rows = [...this.rows];
+    const ks = Array.from(this.keyStart);
+    for (let i = 0; i < rows.length; ) {
+      if (has(next, rows[i])) {
+        i++;
+        continue;
+      }
+      const last = rows.length - 1;
+      if (i !== last) {
+        cache!.moveRange(last, ks[last], i, ks[last], L0 - ks[last]);
+        rows[i] = rows[last];
+        ks[i] = ks[last];
+      }
+      rows.pop();
+      ks.pop();
+    }
+    const fresh = next.filter((r) => !has(rows, r)).map((r) => ({ r, c: this.content(r.st, r.role) }));
+    const lens = [...ks.map((k) => L0 - k), ...fresh.map((f) => f.c.length)];
+    const count = lens.length;
+    const longest = Math.max(...lens);
+    const steps = Math.max(...this.running.map((s) => s.machine.cfg.maxLength - s.seq.length)) + 2;
+    let L = Math.max(L0, longest);
+    if (!cache || count > cache.capacity || L + steps > cache.maxLen || L > L0) {
+      // Re-align every row at the longest one; in this cache when that fits, else in a larger one.
+      L = longest;
+      const fits = cache !== null && count <= cache.capacity && L + steps <= cache.maxLen;
+      const dst = fits ? cache! : this.newCache(count, L + steps, cache);
+      const shift = (i: number): void => {
+        const n = L0 - ks[i];
+        if (n > 0 && (dst !== cache || ks[i] !== L - n)) dst.copyRange(cache!, i, ks[i], i, L - n, n);
+        ks[i] = L - n;
+      };
+      for (let i = 0; i < rows.length; i++) shift(i);
+      if (dst !== cache) cache?.dispose();
+      cache = dst;
+    }
     cache.length = L;
-    const keyStart = Int32Array.from(lens, (n) => L - n);
-    next.forEach((_, d) => {
-      if (src[d] >= 0 && lens[d] > 0) cache.copyRange(old!, src[d], this.keyStart[src[d]], d, keyStart[d], lens[d]);
-    });
-    const todo = [...fresh].filter(([, c]) => c.length > 0);
+    cache.setBatch(count);
+    const base = rows.length;
+    for (const f of fresh) {
+      rows.push(f.r);
+      ks.push(L - f.c.length);
+    }
+    const todo = fresh.map((f, j) => ({ d: base + j, c: f.c })).filter((f) => f.c.length > 0);
     if (todo.length > 0) {
-      const M = Math.max(...todo.map(([, c]) => c.length));
-      const tmp = new KVCache(e, model.config, todo.length, M, dtype);
+      const M = Math.max(...todo.map((f) => f.c.length));
+      const tmp = new KVCache(e, model.config, todo.length, M, cache.dtype);
       try {
-        const starts = Int32Array.from(todo, ([, c]) => M - c.length);
-        const ids = todo.flatMap(([, c], j) => [...new Array<number>(starts[j]).fill(vocab.pad), ...c]); // [n, M]
+        const starts = Int32Array.from(todo, (f) => M - f.c.length);
+        const ids = todo.flatMap((f, j) => [...new Array<number>(starts[j]).fill(vocab.pad), ...f.c]); // [n, M]
         e.scope(() => e.noGrad(() => model.forward({ ids: e.ids(ids, [todo.length, M]), cache: tmp, keyStart: starts, lastOnly: true })));
-        todo.forEach(([d, c], j) => cache.copyRange(tmp, j, starts[j], d, keyStart[d], c.length));
+        todo.forEach((f, j) => cache!.copyRange(tmp, j, starts[j], f.d, ks[f.d], f.c.length));
       } finally {
         tmp.dispose();
       }
     }
-    old?.dispose();
     this.cache = cache;
-    this.rows = next;
-    this.keyStart = keyStart;
+    this.rows = rows;
+    this.keyStart = Int32Array.from(ks);
+  }
+
+  /**
+   * A cache for at least `rows` rows of `len` positions, with headroom so that rows joining and
+   * the shared length growing seldom need another (rows double, positions get a quarter more).
+   */
+  private newCache(rows: number, len: number, old: KVCache | null): KVCache {
+    const { model } = this.parts;
+    const maxRows = this.maxRequests * 3; // a request drawing with 3-way CFG owns 3 rows
+    const capRows = Math.max(rows, Math.min(maxRows, Math.max(2 * rows, old?.capacity ?? 0)));
+    const capLen = Math.max(len, Math.ceil(len * 1.25), old?.maxLen ?? 0);
+    this.cacheBuilds++;
+    return new KVCache(model.engine, model.config, capRows, capLen, this.parts.kvDtype ?? 'f32');
   }
 }
 
+/** The same rows, in any order (the cache keeps rows where they are). */
 function sameRows(a: Row[], b: Row[]): boolean {
-  return a.length === b.length && a.every((r, i) => r.st === b[i].st && r.role === b[i].role);
+  return a.length === b.length && a.every((r) => b.some((o) => o.st === r.st && o.role === r.role));
 }
 
 /** Meta's partial-image rule: pad the codes so far with copies of the first code. */

@@ -9,7 +9,7 @@ import type { GenEvent } from './events.js';
 import { BatchSession, type GenerateRequest, type GeneratorParts, type SessionOptions } from './batch-session.js';
 
 export { BatchSession } from './batch-session.js';
-export type { GenerateRequest, GeneratorParts, SessionOptions } from './batch-session.js';
+export type { GenerateRequest, GeneratorParts, SessionOptions, SessionTimings } from './batch-session.js';
 
 export class ChameleonGenerator {
   /** Optional hook called after every sampled token (benchmarks time steps with it). */

@@ -261,12 +261,16 @@ export class ChameleonModel {
     const [B, T] = ids.shape;
     const past = cache ? cache.length : 0;
     if (cache) cache.check(B, T);
-    if (past + T > cfg.maxPositionEmbeddings) {
-      throw new ShapeError(`forward: ${past + T} positions exceed max_position_embeddings ${cfg.maxPositionEmbeddings}`);
-    }
     const keyStart = opts.keyStart ?? null;
     const positions = opts.positions ?? this.positionsFor(B, T, past, keyStart);
     if (positions.length !== B * T) throw new ShapeError(`forward: ${positions.length} positions for ids ${fmtShape(ids.shape)}`);
+    // The limit is on positions, not on the cache length: a left-padded row of a shared cache
+    // (continuous batching) sits at cache length − its padding.
+    let last = -1;
+    for (let i = 0; i < positions.length; i++) if (positions[i] > last) last = positions[i];
+    if (last + 1 > cfg.maxPositionEmbeddings) {
+      throw new ShapeError(`forward: ${last + 1} positions exceed max_position_embeddings ${cfg.maxPositionEmbeddings}`);
+    }
 
     let x = this.embed_tokens.forward(ids); // [B, T, C]
     const hiddenStates: Tensor[] = [];

@@ -117,7 +117,7 @@ export async function startServer(o: ServeOptions): Promise<ChameleonServer> {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
     const backend = o.model.bundle.engine.backend;
     return metrics.text(
-      { queueDepth: scheduler.queueDepth, runningRequests: scheduler.running, activeRows: scheduler.rows, backendReservedBytes: backend.reservedBytes(), backendMemoryBytes: backend.memory.capacityBytes?.() },
+      { queueDepth: scheduler.queueDepth, runningRequests: scheduler.running, activeRows: scheduler.rows, backendReservedBytes: backend.reservedBytes(), backendMemoryBytes: backend.memory.capacityBytes?.(), encodeMs: o.model.encodes.ms },
       performance.now(),
     );
   });

@@ -1,7 +1,7 @@
 // The server's counters and their Prometheus text exposition (GET /metrics): requests by route and
 // status, finishes by reason, generated tokens and decode steps, a sliding-window tokens/s, a
 // time-to-first-token histogram and one of the decode steps a request waited for its first token
-// (continuous batching: 1 when it joins the next step); gauges (queue depth, running requests, active rows) are read from
+// (continuous batching: 1 when it joins the next step), compute time by part; gauges (queue depth, running requests, active rows) are read from
 // the scheduler when the text is made. Plain data, no timers; the caller passes the clock's time.
 
 /** Upper bounds (seconds) of the time-to-first-token histogram's buckets. */
@@ -42,7 +42,12 @@ export interface SchedulerGauges {
   /** The compute backend's memory: bytes reserved now (weights, KV caches, scratch) and its size (a high-water mark: wasm memory never shrinks). */
   backendReservedBytes?: number;
   backendMemoryBytes?: number;
+  /** Input-image encoding (request handlers, outside the decode loop): milliseconds in all. */
+  encodeMs?: number;
 }
+
+/** Parts of the decode loop's busy time (BatchSession's SessionTimings). */
+export type BusyPart = 'prefill' | 'decode' | 'sample' | 'render';
 
 /** Prometheus numbers: integers as such, others with up to 6 significant digits. */
 function fmt(v: number): string {
@@ -60,6 +65,9 @@ export class ServerMetrics {
   generatedTokens = 0;
   decodeSteps = 0;
   disconnects = 0;
+  /** Decode-loop busy milliseconds by part, and the rows the decode steps computed. */
+  readonly busyMs: Record<BusyPart, number> = { prefill: 0, decode: 0, sample: 0, render: 0 };
+  decodeRows = 0;
   queueRejections = 0;
   private readonly requests = new Map<string, number>();
   private readonly finishes = new Map<string, number>();
@@ -114,6 +122,10 @@ export class ServerMetrics {
     if (g.backendReservedBytes !== undefined) metric('chameleon_backend_reserved_bytes', 'gauge', 'Bytes of the compute backend memory in use (weights, KV caches, scratch).', [`chameleon_backend_reserved_bytes ${g.backendReservedBytes}`]);
     if (g.backendMemoryBytes !== undefined) metric('chameleon_backend_memory_bytes', 'gauge', 'Size of the compute backend memory (wasm memory only grows: its high-water mark).', [`chameleon_backend_memory_bytes ${g.backendMemoryBytes}`]);
     metric('chameleon_decode_steps_total', 'counter', 'Batched decode steps that sampled at least one token.', [`chameleon_decode_steps_total ${this.decodeSteps}`]);
+    const busy = Object.entries(this.busyMs).map(([k, v]) => `chameleon_busy_seconds_total{part="${k}"} ${fmt(v / 1000)}`);
+    if (g.encodeMs !== undefined) busy.push(`chameleon_busy_seconds_total{part="encode"} ${fmt(g.encodeMs / 1000)}`);
+    metric('chameleon_busy_seconds_total', 'counter', 'Server compute time by part: prefill (joining rows), decode (batched forwards), sample (picking ids), render (images from codes), encode (input images to codes).', busy);
+    metric('chameleon_decode_rows_total', 'counter', 'Rows computed by the decode steps (divided by the steps: the mean batch).', [`chameleon_decode_rows_total ${this.decodeRows}`]);
     metric('chameleon_generated_tokens_total', 'counter', 'Tokens sampled, all requests together.', [`chameleon_generated_tokens_total ${this.generatedTokens}`]);
     metric('chameleon_tokens_per_second', 'gauge', `Tokens sampled in the last ${this.windowMs / 1000} s divided by ${this.windowMs / 1000} s.`, [`chameleon_tokens_per_second ${fmt(this.tokensPerSecond(now))}`]);
     metric('chameleon_time_to_first_token_seconds', 'histogram', 'From admission to the first sampled token of a generation request.', this.ttft.lines('chameleon_time_to_first_token_seconds'));

@@ -32,6 +32,8 @@ export interface ServedModel {
   canDraw: boolean;
   /** Unix seconds the model was loaded (the `created` of GET /v1/models). */
   created: number;
+  /** Input images encoded to codes so far, and the time that took (for /metrics). */
+  encodes: { count: number; ms: number };
 }
 
 export interface LoadServedOptions {
@@ -64,6 +66,7 @@ export async function loadServedModel(engine: Engine, dir: string, opts: LoadSer
     canRead: b.vq !== null,
     canDraw: renderer !== null,
     created: Math.floor(Date.now() / 1000),
+    encodes: { count: 0, ms: 0 },
   };
 }
 
@@ -85,10 +88,14 @@ export async function imageCodes(m: ServedModel, bytes: Uint8Array, maxPixels: n
   if (width * height > maxPixels) {
     throw badRequest(`the image is ${width}×${height} = ${width * height} pixels, more than this server's limit of ${maxPixels}`, param, 'image_too_large');
   }
+  const t0 = performance.now();
   try {
     return await encodeImage(m.bundle, bytes);
   } catch (err) {
     if (err instanceof FormatError) throw badRequest(err.message, param, 'invalid_image');
     throw err;
+  } finally {
+    m.encodes.count++;
+    m.encodes.ms += performance.now() - t0;
   }
 }

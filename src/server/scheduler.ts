@@ -7,7 +7,7 @@
 
 import { ApiError } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
-import type { BatchSession, ChameleonGenerator, GenerateRequest } from '../generate/generator.js';
+import type { BatchSession, ChameleonGenerator, GenerateRequest, SessionTimings } from '../generate/generator.js';
 import type { GenEvent } from '../generate/events.js';
 
 export interface SchedulerOptions {
@@ -96,6 +96,8 @@ export class Ticket implements AsyncIterable<ChoiceEvent> {
   }
 }
 
+const zeroTimings = (): SessionTimings => ({ prefillMs: 0, decodeMs: 0, sampleMs: 0, renderMs: 0, steps: 0, rows: 0 });
+
 export class Scheduler {
   private session: BatchSession;
   private looping = false;
@@ -105,6 +107,8 @@ export class Scheduler {
   private readonly tickets = new Set<Ticket>();
   private idleWaiters: (() => void)[] = [];
   private stepTokens = 0;
+  /** The session's timings when last added to the metrics. */
+  private seen: SessionTimings = zeroTimings();
   /** Moving average of a ticket's lifetime in seconds (for Retry-After). */
   private avgSeconds = 1;
 
@@ -119,6 +123,7 @@ export class Scheduler {
   }
 
   private newSession(): BatchSession {
+    this.seen = zeroTimings();
     return this.generator.session({
       maxRequests: this.opts.maxBatch,
       previewBudget: this.opts.previewBudget,
@@ -229,12 +234,25 @@ export class Scheduler {
           continue;
         }
         if (this.stepTokens > 0) this.metrics.step(this.stepTokens, this.clock());
+        this.addTimings();
         for (const ev of events) this.route(ev);
         await tick();
       }
     } finally {
       this.looping = false;
     }
+  }
+
+  /** Adds the session's busy time since the last call to the metrics. */
+  private addTimings(): void {
+    const t = this.session.timings;
+    const b = this.metrics.busyMs;
+    b.prefill += t.prefillMs - this.seen.prefillMs;
+    b.decode += t.decodeMs - this.seen.decodeMs;
+    b.sample += t.sampleMs - this.seen.sampleMs;
+    b.render += t.renderMs - this.seen.renderMs;
+    this.metrics.decodeRows += t.rows - this.seen.rows;
+    this.seen = { ...t };
   }
 
   private route(ev: GenEvent): void {

@@ -200,3 +200,40 @@ test('previews: rendered within the time budget (fake clock), never block or cha
   // Preview time ≤ budget × busy time, plus the one render that may cross the line.
   assert.ok(share.previews * RENDER <= 0.25 * share.total + RENDER, `${share.previews * RENDER} ms of previews in ${share.total} ms`);
 });
+
+test('rows join and leave without a new cache: a steady stream of requests builds it twice (its rows double)', async () => {
+  // Ten text requests, one admitted every 3 steps, each 8 tokens: rows join and leave at almost
+  // every step. A re-layout that rebuilt the cache on each change (copying every row) would count
+  // ~20 builds here; the slot cache is built at 2 rows and doubles once to 4 (it never shrinks while
+  // requests run), and each request's ids are still its own.
+  const reqs = Array.from({ length: 10 }, (_, i) => req(4 + (i % 3), { mode: 'text', seed: 40 + i, maxNewTokens: 8 }));
+  const want = await Promise.all(reqs.map(alone));
+  const s = new ChameleonGenerator(parts).session({ maxRequests: 4 });
+  try {
+    let most = 0;
+    const got = await drive(s, new Map(reqs.map((r, i) => [i * 3, [r]] as [number, GenerateRequest[]])), () => (most = Math.max(most, s.cacheInfo.rows)));
+    reqs.forEach((_, i) => assert.deepEqual(got.get(i), want[i], `request ${i}`));
+    assert.ok(most >= 3, `requests overlapped (${most} rows at most)`);
+    assert.equal(s.cacheInfo.builds, 2);
+    assert.equal(s.cacheInfo.capacity, 0, 'the idle session frees its cache');
+  } finally {
+    s.dispose();
+  }
+});
+
+test('a short row outlives a long one past the context length of the shared cache: positions, not the cache length, meet the limit', async () => {
+  // Context 64: the 50-token prompt pads the short request's row to 50, and the short one runs 40
+  // tokens, so the shared length reaches 90 while no row's own position passes 42.
+  const long = req(50, { mode: 'text', seed: 60, maxNewTokens: 2 });
+  const short = req(1, { mode: 'text', seed: 61, maxNewTokens: 40, text: { temperature: 0.9 } });
+  const want = await Promise.all([long, short].map(alone));
+  assert.ok(want[1].length >= 20, 'the short request runs long enough');
+  const s = new ChameleonGenerator(parts).session({ maxRequests: 2 });
+  try {
+    const got = await drive(s, new Map([[0, [long, short]]]));
+    assert.deepEqual(got.get(0), want[0]);
+    assert.deepEqual(got.get(1), want[1]);
+  } finally {
+    s.dispose();
+  }
+});

@@ -147,6 +147,36 @@ test('a bf16 KV cache halves the cache and decodes to logits close to the f32 ca
   e.dispose();
 });
 
+test('a KV cache holds more rows than the forward uses: setBatch views its first rows, moveRange moves within it', () => {
+  const e = new Engine(createRefBackend());
+  const m = ChameleonModel.create(e, tinyConfig(false), 5);
+  const c = new KVCache(e, m.config, 4, 8);
+  const [, S, hk, d] = c.k[0].shape;
+  const row = hk * d; // elements per position
+  const full = c.k[0].data;
+  for (let i = 0; i < full.length; i++) full[i] = i; // element i of row r, position s: i = (r·S + s)·row + j
+  c.setBatch(2);
+  assert.equal(c.batch, 2);
+  assert.deepEqual(c.k[0].shape, [2, S, hk, d]);
+  assert.equal(c.k[0].data.buffer, full.buffer);
+  assert.equal(c.k[0].data.byteOffset, full.byteOffset, 'the view starts at row 0');
+  assert.equal(c.k[0].data.length, 2 * S * row);
+  assert.throws(() => m.forward({ ids: e.ids([1, 2, 3], [3, 1]), cache: c }), /batch 3 does not match the cache's 2/);
+  // Row 3 positions [2, 6) to row 1 at [2, 6); then row 1 [2, 6) to [3, 7) (overlapping, moves right).
+  c.moveRange(3, 2, 1, 2, 4);
+  const at = (r: number, s: number): number => full[(r * S + s) * row];
+  assert.deepEqual([2, 3, 4, 5].map((s) => at(1, s)), [2, 3, 4, 5].map((s) => (3 * S + s) * row));
+  c.moveRange(1, 2, 1, 3, 4);
+  assert.deepEqual([3, 4, 5, 6].map((s) => at(1, s)), [2, 3, 4, 5].map((s) => (3 * S + s) * row));
+  assert.equal(c.v[0].data[(1 * S + 3) * row], 0, 'values move with keys (zeros here)');
+  assert.throws(() => c.setBatch(5), /holds 1\.\.4/);
+  assert.throws(() => c.moveRange(0, 6, 1, 0, 4), /incompatible caches or range/);
+  c.setBatch(4);
+  assert.equal(c.k[0].data.length, 4 * S * row);
+  c.dispose();
+  e.dispose();
+});
+
 test('logitRange computes exactly the chosen vocabulary slice of the logits (lastOnly too)', () => {
   const e = new Engine(createRefBackend());
   const m = ChameleonModel.create(e, tinyConfig(false), 9);

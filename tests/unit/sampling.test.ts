@@ -79,3 +79,23 @@ test('empirical frequencies over 40000 seeded draws match softmax(logits / 0.7)'
   }
   // At T = 1 id 2 would have probability 0.575881: far outside these bounds.
 });
+
+test('top-p without top-k sorts only the candidates it may keep, and draws exactly as the full sort does', () => {
+  // topK ≥ the vocabulary takes the full-sort path with the same kept set, so the two must agree id
+  // for id. The cases cover flat and peaked logits, masked ids, ties, tiny and near-1 p.
+  const src = new Rng(5);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(src.uniform() || 1e-12)) * Math.cos(2 * Math.PI * src.uniform());
+  let kept = 0;
+  for (let k = 0; k < 1500; k++) {
+    const logits = new Float32Array(k % 5 === 0 ? 64 : 2048);
+    const scale = [0.2, 1, 3, 8][k % 4];
+    for (let i = 0; i < logits.length; i++) logits[i] = src.uniform() < 0.3 ? -Infinity : gauss() * scale;
+    if (k % 7 === 0) for (let i = 0; i < logits.length; i += 3) logits[i] = 1.25; // many exact ties
+    const s: SampleSettings = { temperature: [0.7, 1, 1.5][k % 3], topK: 0, topP: [0.9, 0.5, 0.999, 0.05][k % 4], greedy: false };
+    const fast = sample(logits, s, new Rng(k));
+    assert.equal(fast, sample(logits, { ...s, topK: 1e9 }, new Rng(k)), `case ${k}`);
+    assert.ok(logits[fast] > -Infinity, `case ${k}: a masked id was drawn`);
+    kept += fast;
+  }
+  assert.ok(kept > 0);
+});

@@ -71,7 +71,10 @@ test('a histogram is cumulative; the metrics text pins its values', () => {
   m.ttft.observe(0.02);
   m.firstTokenSteps.observe(1);
   m.firstTokenSteps.observe(3);
-  const text = m.text({ queueDepth: 3, runningRequests: 2, activeRows: 4 }, 12_000);
+  m.busyMs.decode += 1500;
+  m.busyMs.prefill += 250;
+  m.decodeRows += 7;
+  const text = m.text({ queueDepth: 3, runningRequests: 2, activeRows: 4, encodeMs: 125 }, 12_000);
   for (const line of [
     'chameleon_queue_depth 3',
     'chameleon_running_requests 2',
@@ -92,6 +95,11 @@ test('a histogram is cumulative; the metrics text pins its values', () => {
     'chameleon_first_token_steps_bucket{le="3"} 2',
     'chameleon_first_token_steps_sum 4',
     'chameleon_first_token_steps_count 2',
+    'chameleon_busy_seconds_total{part="decode"} 1.5',
+    'chameleon_busy_seconds_total{part="prefill"} 0.25',
+    'chameleon_busy_seconds_total{part="sample"} 0',
+    'chameleon_busy_seconds_total{part="encode"} 0.125',
+    'chameleon_decode_rows_total 7',
   ]) {
     assert.ok(text.split('\n').includes(line), `missing: ${line}`);
   }

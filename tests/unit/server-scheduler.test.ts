@@ -116,6 +116,9 @@ test('a request waiting for a slot counts the decode steps until its first token
   assert.equal(f.count, 2);
   assert.equal(f.sum, 1 + (stepsA + 1), 'a: the first step; b: the step after a\'s last');
   assert.ok(s.metrics.text({ queueDepth: 0, runningRequests: 0, activeRows: 0 }, 0).includes(`chameleon_first_token_steps_sum ${f.sum}`));
+  // Busy time: one row per decode step (they never ran together), every part measured.
+  assert.equal(s.metrics.decodeRows, s.metrics.decodeSteps);
+  assert.ok(s.metrics.busyMs.decode > 0 && s.metrics.busyMs.prefill > 0 && s.metrics.busyMs.sample > 0, JSON.stringify(s.metrics.busyMs));
   s.dispose();
 });
 
