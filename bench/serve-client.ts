@@ -53,6 +53,33 @@ export function promSample(text: string, name: string): number | null {
   return null;
 }
 
+/** The value of the sample `name{label="value"}` in Prometheus text (one label), or null when absent. */
+export function promLabelled(text: string, name: string, label: string, value: string): number | null {
+  const head = `${name}{${label}="${value}"} `;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(head)) continue;
+    const v = Number(line.slice(head.length).trim().split(/\s+/)[0]);
+    return Number.isFinite(v) ? v : null;
+  }
+  return null;
+}
+
+/** The server's compute time by part (chameleon_busy_seconds_total) and its decode counters, at one moment. */
+export interface BusySnapshot {
+  seconds: Record<BusyPart, number>;
+  steps: number;
+  rows: number;
+}
+
+export const BUSY_PARTS = ['prefill', 'decode', 'sample', 'render', 'encode'] as const;
+export type BusyPart = (typeof BUSY_PARTS)[number];
+
+/** Reads a BusySnapshot from /metrics text (absent samples read 0). */
+export function busySnapshot(text: string): BusySnapshot {
+  const seconds = Object.fromEntries(BUSY_PARTS.map((p) => [p, promLabelled(text, 'chameleon_busy_seconds_total', 'part', p) ?? 0])) as Record<BusyPart, number>;
+  return { seconds, steps: promSample(text, 'chameleon_decode_steps_total') ?? 0, rows: promSample(text, 'chameleon_decode_rows_total') ?? 0 };
+}
+
 /** A /proc/<pid>/status field in kB (VmRSS, VmHWM) as MiB, or null when absent. */
 export function statusMb(status: string, field: 'VmRSS' | 'VmHWM'): number | null {
   const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);

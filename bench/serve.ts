@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { DEMO_MODEL_DIR } from '../src/cli/common.js';
 import { hostFields, hostLine, readCpuInfo, type HostFields } from './host.js';
-import { KINDS, promSample, runRequest, ServerProcess, streamPost, type LoadContext, type RequestKind, type RequestResult } from './serve-client.js';
+import { BUSY_PARTS, busySnapshot, KINDS, promSample, runRequest, type BusySnapshot, ServerProcess, streamPost, type LoadContext, type RequestKind, type RequestResult } from './serve-client.js';
 import { percentile } from './stats.js';
 
 export interface ServeArgs {
@@ -76,21 +76,28 @@ interface Phase {
   results: RequestResult[];
   tokensPerSec: number;
   seconds: number;
+  /** The server's busy counters at the phase's start and at the end of its window. */
+  busy: [BusySnapshot, BusySnapshot];
 }
 
-const generatedTokens = async (s: ServerProcess): Promise<number> => promSample(await s.metrics(), 'chameleon_generated_tokens_total') ?? NaN;
+/** Tokens generated so far and the busy counters, from one /metrics read. */
+async function counters(s: ServerProcess): Promise<{ tokens: number; busy: BusySnapshot }> {
+  const t = await s.metrics();
+  return { tokens: promSample(t, 'chameleon_generated_tokens_total') ?? NaN, busy: busySnapshot(t) };
+}
 
 /**
  * One client, the kinds in turn: `cycles` rounds, more while under `minSeconds`; tokens counted by
  * the server over the phase.
  */
 async function single(server: ServerProcess, ctx: LoadContext, kinds: readonly RequestKind[], cycles: number, minSeconds: number, seed: { next: number }): Promise<Phase> {
-  const m0 = await generatedTokens(server);
+  const m0 = await counters(server);
   const t0 = performance.now();
   const results: RequestResult[] = [];
   for (let c = 0; c < cycles || performance.now() - t0 < minSeconds * 1000; c++) for (const k of kinds) results.push(await runRequest(k, ctx, seed.next++));
   const seconds = (performance.now() - t0) / 1000;
-  return { results, tokensPerSec: ((await generatedTokens(server)) - m0) / seconds, seconds };
+  const m1 = await counters(server);
+  return { results, tokensPerSec: (m1.tokens - m0.tokens) / seconds, seconds, busy: [m0.busy, m1.busy] };
 }
 
 /**
@@ -98,7 +105,7 @@ async function single(server: ServerProcess, ctx: LoadContext, kinds: readonly R
  * passed; requests under way then finish but the tokens/s window (server counter) ends there.
  */
 async function concurrent(server: ServerProcess, ctx: LoadContext, kinds: readonly RequestKind[], clients: number, seconds: number, seed: { next: number }): Promise<Phase> {
-  const m0 = await generatedTokens(server);
+  const m0 = await counters(server);
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   const results: RequestResult[] = [];
@@ -108,10 +115,10 @@ async function concurrent(server: ServerProcess, ctx: LoadContext, kinds: readon
     }),
   );
   await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
-  const m1 = await generatedTokens(server);
+  const m1 = await counters(server);
   const window = (performance.now() - t0) / 1000;
   await all;
-  return { results, tokensPerSec: (m1 - m0) / window, seconds: window };
+  return { results, tokensPerSec: (m1.tokens - m0.tokens) / window, seconds: window, busy: [m0.busy, m1.busy] };
 }
 
 interface Join {
@@ -189,7 +196,41 @@ async function pictureUrl(): Promise<string> {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
+/** (rows per step × one client's ms per step) / the batch's ms per step. */
+function decodeGain(one: Phase, many: Phase): number | null {
+  const a = decodeStep(one);
+  const b = decodeStep(many);
+  return a.ms === null || b.ms === null || b.rows === null || b.ms === 0 ? null : (b.rows * a.ms) / b.ms;
+}
+
 const round = (x: number | null, d = 1): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+/** Decode milliseconds per step and rows per step over a phase (null without steps). */
+function decodeStep(p: Phase): { ms: number | null; rows: number | null } {
+  const [a, b] = p.busy;
+  const steps = b.steps - a.steps;
+  return steps > 0 ? { ms: ((b.seconds.decode - a.seconds.decode) * 1000) / steps, rows: (b.rows - a.rows) / steps } : { ms: null, rows: null };
+}
+
+/**
+ * Where the server's one main thread spent the phase: each part's share of the wall time, the rest
+ * idle (waiting for clients, HTTP and SSE work, the event loop), and the decode step's cost.
+ */
+function busyFields(p: Phase): Record<string, number | null> {
+  const [a, b] = p.busy;
+  const out: Record<string, number | null> = {};
+  let used = 0;
+  for (const part of BUSY_PARTS) {
+    const share = (b.seconds[part] - a.seconds[part]) / p.seconds;
+    used += share;
+    out[`busy_${part}`] = round(share, 3);
+  }
+  out.busy_other = round(1 - used, 3);
+  const d = decodeStep(p);
+  out.decode_ms_per_step = round(d.ms, 3);
+  out.rows_per_step = round(d.rows, 2);
+  return out;
+}
 
 function phaseRow(p: Phase, clients: number): Record<string, unknown> {
   const ttft = p.results.map((r) => r.ttftMs).filter((x): x is number => x !== null);
@@ -201,6 +242,7 @@ function phaseRow(p: Phase, clients: number): Record<string, unknown> {
     ttft_p95_ms: round(percentile(ttft, 95)),
     tokens_per_s: round(p.tokensPerSec, 2),
     seconds: round(p.seconds, 2),
+    ...busyFields(p),
   };
 }
 
@@ -276,6 +318,8 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
       phase: 'concurrent',
       ...phaseRow(many, args.clients),
       vs_single: round(many.tokensPerSec / one.tokensPerSec, 2),
+      // Tokens per second of decode forward, batched vs alone: what batching gains in the step itself.
+      decode_gain_x: round(decodeGain(one, many), 2),
       rss_before_mb: round(before),
       rss_after_mb: round(mem.rssMb),
       rss_peak_mb: round(mem.peakMb),
@@ -306,6 +350,12 @@ export async function run(json: boolean, argv: readonly string[] = []): Promise<
       `${String(r.phase).padEnd(12)} ${cell(r.clients, 7)} ${cell(r.requests, 9)} ${cell(r.errors, 7)} ${cell(r.ttft_p50_ms, 12)} ${cell(r.ttft_p95_ms, 12)} ${cell(r.tokens_per_s, 10)} ${cell(r.phase === 'single' ? '1' : `${r.vs_single}x`, 13)} ${cell(r.rss_before_mb, 14)} ${cell(r.rss_after_mb, 13)} ${cell(r.rss_peak_mb, 8)} ${cell(r.phase === 'single' ? null : `${r.heap_before_mb ?? '-'} / ${r.heap_after_mb ?? '-'}`, 24)}`,
     );
   }
+  console.log('phase        decode ms/step  rows/step  busy: prefill  decode  sample  render  encode  other (HTTP, SSE, idle)');
+  for (const r of rows.slice(0, 2)) {
+    const pc = (k: string): string => (r[k] === null || r[k] === undefined ? '-' : `${(Number(r[k]) * 100).toFixed(0)}%`);
+    console.log(`${String(r.phase).padEnd(12)} ${cell(r.decode_ms_per_step, 14)} ${cell(r.rows_per_step, 10)} ${pc('busy_prefill').padStart(14)} ${pc('busy_decode').padStart(7)} ${pc('busy_sample').padStart(7)} ${pc('busy_render').padStart(7)} ${pc('busy_encode').padStart(7)} ${pc('busy_other').padStart(7)}`);
+  }
+  console.log(`decode step, batched vs alone: ${rows[1].decode_gain_x ?? '-'}x the tokens per second of decode forward (a step of ${rows[1].rows_per_step ?? "-"} rows that cost what one row costs would give ${rows[1].rows_per_step ?? "-"}x)`);
   const j = rows[2];
   const where = `image ${j.first_image_at_join} of ${j.first_images}, ${j.first_codes_at_join}/${rows[0].image_tokens} codes`;
   console.log(

@@ -33,30 +33,30 @@ import { hsum4, bf16ToF32, rowMax, fma4, expClamped4, expK, tr0, tr1, tr2, tr3 }
 }
 
 /**
- * dot(a, b_j, dim) for four rows b_j = b0 + j·stride at once, stored to out[0..4): each sum is formed
- * exactly as dot<f32>() forms it (same order, so bit-identical), but the four chains interleave instead
- * of waiting on one add chain.
+ * dot<T>(a, b_j, dim) for four rows b_j = b0 + j·stride at once, stored to out[0..4): each sum is
+ * formed exactly as dot<T>() forms it (same order, so bit-identical), but the four chains interleave
+ * instead of waiting on one add chain.
  */
-@inline function dot4rows(a: usize, b0: usize, stride: usize, dim: i32, out: usize): void {
+@inline function dot4rows<T>(a: usize, b0: usize, stride: usize, dim: i32, out: usize): void {
   const b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= dim; i += 4) {
-    const o = <usize>i << 2;
-    const x = v128.load(a + o);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b0 + o)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b1 + o)));
-    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b2 + o)));
-    c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b3 + o)));
+    const o = <usize>i * sizeof<T>();
+    const x = v128.load(a + (<usize>i << 2));
+    c0 = f32x4.add(c0, f32x4.mul(x, lanes4<T>(b0 + o)));
+    c1 = f32x4.add(c1, f32x4.mul(x, lanes4<T>(b1 + o)));
+    c2 = f32x4.add(c2, f32x4.mul(x, lanes4<T>(b2 + o)));
+    c3 = f32x4.add(c3, f32x4.mul(x, lanes4<T>(b3 + o)));
   }
   let s0 = hsum4(c0), s1 = hsum4(c1), s2 = hsum4(c2), s3 = hsum4(c3);
   for (; i < dim; i++) {
-    const o = <usize>i << 2;
-    const x = load<f32>(a + o);
-    s0 += x * load<f32>(b0 + o);
-    s1 += x * load<f32>(b1 + o);
-    s2 += x * load<f32>(b2 + o);
-    s3 += x * load<f32>(b3 + o);
+    const o = <usize>i * sizeof<T>();
+    const x = load<f32>(a + (<usize>i << 2));
+    s0 += x * lane1<T>(b0 + o);
+    s1 += x * lane1<T>(b1 + o);
+    s2 += x * lane1<T>(b2 + o);
+    s3 += x * lane1<T>(b3 + o);
   }
   store<f32>(out, s0);
   store<f32>(out, s1, 4);
@@ -110,11 +110,12 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     let mx: f32 = -Infinity;
     let count = 0;
     let s = lo;
-    if (segIds == 0 && kvBf16 == 0) {
+    if (segIds == 0) {
       // Every key in [lo, hi) is visible: four keys' scores at a time (same sums as dot()).
       for (; s + 4 <= hi; s += 4) {
         const so = sc + (<usize>s << 2);
-        dot4rows(qo, k + kvB + <usize>s * kvRow, kvRow, dim, so);
+        if (kvBf16 != 0) dot4rows<u16>(qo, k + kvB + <usize>s * kvRow, kvRow, dim, so);
+        else dot4rows<f32>(qo, k + kvB + <usize>s * kvRow, kvRow, dim, so);
         const d0 = load<f32>(so) * scale, d1 = load<f32>(so, 4) * scale, d2 = load<f32>(so, 8) * scale, d3 = load<f32>(so, 12) * scale;
         store<f32>(so, d0);
         store<f32>(so, d1, 4);
@@ -136,7 +137,21 @@ export function attention(q: usize, k: usize, v: usize, out: usize, probs: usize
     memory.fill(oo, 0, dimB);
     if (count == 0) continue;
     let sum: f64 = 0;
-    for (let s = lo; s < hi; s++) {
+    let s4 = lo;
+    if (segIds == 0) {
+      // e^(score − max) four keys at a time (expNeg4, ≤ 3e-7 relative), summed in key order in f64.
+      const mv = f32x4.splat(mx);
+      for (; s4 + 4 <= hi; s4 += 4) {
+        const p = sc + (<usize>s4 << 2);
+        const e4 = expNeg4(f32x4.sub(v128.load(p), mv));
+        v128.store(p, e4);
+        sum += <f64>f32x4.extract_lane(e4, 0);
+        sum += <f64>f32x4.extract_lane(e4, 1);
+        sum += <f64>f32x4.extract_lane(e4, 2);
+        sum += <f64>f32x4.extract_lane(e4, 3);
+      }
+    }
+    for (let s = s4; s < hi; s++) {
       if (!visible(segIds, b, tk, s, seg)) continue;
       const e = Mathf.exp(load<f32>(sc + (<usize>s << 2)) - mx);
       store<f32>(sc + (<usize>s << 2), e);

@@ -83,9 +83,12 @@ export function imageRenderer(b: ChameleonBundle): ImageRenderer | null {
 }
 
 /** Image file or bytes -> codes (spec §4.6 preprocessing, then the VQGAN encoder). */
-export async function encodeImage(b: ChameleonBundle, input: ImageInput): Promise<Int32Array> {
+export async function encodeImage(b: ChameleonBundle, input: ImageInput, onEncode?: (ms: number) => void): Promise<Int32Array> {
   const vq = b.vq;
   if (!vq) throw new ChameleonError(`${b.dir}: this checkpoint has no image tokenizer (model.vqmodel.*), so it cannot read images`);
   const pre = await preprocessImage(input, vq.cfg.resolution);
-  return b.engine.scope(() => Int32Array.from(vq.encode(b.engine.tensor(pre.pixels, [1, 3, vq.cfg.resolution, vq.cfg.resolution])).indices));
+  const t0 = performance.now();
+  const codes = b.engine.scope(() => Int32Array.from(vq.encode(b.engine.tensor(pre.pixels, [1, 3, vq.cfg.resolution, vq.cfg.resolution])).indices));
+  onEncode?.(performance.now() - t0); // the VQGAN encoder alone (preprocessing runs off the main thread)
+  return codes;
 }

@@ -32,7 +32,7 @@ export interface ServedModel {
   canDraw: boolean;
   /** Unix seconds the model was loaded (the `created` of GET /v1/models). */
   created: number;
-  /** Input images encoded to codes so far, and the time that took (for /metrics). */
+  /** Input images encoded to codes so far, and the VQGAN encoder's time on the main thread (for /metrics). */
   encodes: { count: number; ms: number };
 }
 
@@ -88,14 +88,13 @@ export async function imageCodes(m: ServedModel, bytes: Uint8Array, maxPixels: n
   if (width * height > maxPixels) {
     throw badRequest(`the image is ${width}×${height} = ${width * height} pixels, more than this server's limit of ${maxPixels}`, param, 'image_too_large');
   }
-  const t0 = performance.now();
   try {
-    return await encodeImage(m.bundle, bytes);
+    return await encodeImage(m.bundle, bytes, (ms) => {
+      m.encodes.count++;
+      m.encodes.ms += ms;
+    });
   } catch (err) {
     if (err instanceof FormatError) throw badRequest(err.message, param, 'invalid_image');
     throw err;
-  } finally {
-    m.encodes.count++;
-    m.encodes.ms += performance.now() - t0;
   }
 }

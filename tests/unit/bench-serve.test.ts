@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { median, percentile } from '../../bench/stats.js';
-import { parseBanner, promSample, requestBody, SseParser, statusMb, type LoadContext } from '../../bench/serve-client.js';
+import { busySnapshot, parseBanner, promLabelled, promSample, requestBody, SseParser, statusMb, type LoadContext } from '../../bench/serve-client.js';
 import { parseServeArgs } from '../../bench/serve.js';
 
 test('percentile interpolates linearly between the closest ranks', () => {
@@ -42,6 +42,10 @@ test('Prometheus samples and /proc status memory fields are read exactly', () =>
   assert.equal(promSample(m, 'chameleon_generated_tokens_total'), 1200);
   assert.equal(promSample(m, 'chameleon_first_token_steps'), null, 'a prefix of another name is not a match');
   assert.equal(promSample(m, 'missing'), null);
+  const busy = 'chameleon_busy_seconds_total{part="prefill"} 1.5\nchameleon_busy_seconds_total{part="decode"} 12\nchameleon_decode_steps_total 300\nchameleon_decode_rows_total 2400\n';
+  assert.equal(promLabelled(busy, 'chameleon_busy_seconds_total', 'part', 'decode'), 12);
+  assert.equal(promLabelled(busy, 'chameleon_busy_seconds_total', 'part', 'encode'), null);
+  assert.deepEqual(busySnapshot(busy), { seconds: { prefill: 1.5, decode: 12, sample: 0, render: 0, encode: 0 }, steps: 300, rows: 2400 });
   const st = 'Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t  307200 kB\nVmRSS:\t  204800 kB\n';
   assert.equal(statusMb(st, 'VmRSS'), 200);
   assert.equal(statusMb(st, 'VmHWM'), 300);

@@ -77,7 +77,9 @@ export function attention(ctx: NativeContext, q: F32, k: F32 | Uint16Array, v: F
     p.kvBatchStride,
     p.kvDtype === 'bf16' ? 1 : 0,
   ];
-  ctx.pool.run('attention', 'attention', args, items, 1, items > 1 && items * p.tk * p.dim >= 16384);
+  // Items are independent (one writer per output row), so they are taken dynamically: a core slowed
+  // by other work (the server's HTTP side, a noisy neighbour) simply takes fewer.
+  ctx.pool.run('attention', 'attention', args, items, 1, items > 1 && items * p.tk * p.dim >= 16384, DYNAMIC_STREAM);
 }
 
 /** Training forward: one (batch, query head) per item, four query rows at a time; saves lse. */
