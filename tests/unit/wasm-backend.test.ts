@@ -122,13 +122,18 @@ for (const threads of [1, 2]) {
     }
 
     // The bf16 decode kernels: one row (deinterleaved x), two and four rows (pairs, packed x), three
-    // rows (3 W rows x 3 x rows), row counts that leave tails, and sizes that go to both threads with
-    // dynamic chunks (align 12 for three rows).
+    // rows (3 W rows x 3 x rows), five to eight rows (pairs and an odd last row: the small decode
+    // batches), row counts that leave tails, and sizes that go to both threads with dynamic chunks
+    // (align 12 for three rows; eight rows of 256 x 256 weights count eight times the bytes).
     for (const [m, n, k] of [
       [1, 71, 64],
       [2, 71, 64],
       [3, 71, 64],
       [4, 71, 64],
+      [5, 71, 64],
+      [8, 71, 64],
+      [7, 256, 256],
+      [8, 1030, 256],
       [3, 4100, 264],
       [2, 1030, 256],
       [1, 1030, 256],

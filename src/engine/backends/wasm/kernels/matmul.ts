@@ -21,6 +21,13 @@ const PAR_FLOPS = 1 << 18;
 /** Matvec weights below this many bytes run on the main thread only (measured: 256 KiB beats 1 MiB and 64 KiB for small-model decode). */
 const MATVEC_PAR_BYTES = 1 << 18;
 
+/**
+ * Most x rows the matvec path takes: the kernel walks pairs of rows over each cached block of W, so
+ * it skips the GEMM's panel packing; measured back to back with bf16 weights (256 x 256): 8 rows
+ * 25 us vs 41-43 us by GEMM, 16 rows a tie (30-47 us both), so batches of 5-8 decode rows gain.
+ */
+const MATVEC_MAX_ROWS = 8;
+
 export function gemm(ctx: NativeContext, a: F32, b: AnyArray, c: F32, p: GemmParams): void {
   requireHeap(ctx, 'gemm', a, b, c);
   const { batch, m, n, k } = p;
@@ -28,14 +35,16 @@ export function gemm(ctx: NativeContext, a: F32, b: AnyArray, c: F32, p: GemmPar
   const flags = (p.transA ? GEMM_TRANS_A : 0) | (p.transB ? GEMM_TRANS_B : 0) | (p.accumulate ? GEMM_ACCUMULATE : 0) | (DTYPE_CODE[p.bDtype] << 3);
   const flops = 2 * batch * m * n * k;
   const par = flops >= PAR_FLOPS;
-  if (batch === 1 && m <= 4 && p.transB && !p.transA && k > 0) {
+  if (batch === 1 && m <= MATVEC_MAX_ROWS && p.transB && !p.transA && k > 0) {
     // Decode: W (n x k) streams once; rows of W split across threads.
-    // Weights under MATVEC_PAR_BYTES stream faster on one core than the hand-off costs; big ones are
-    // chunked dynamically. Ranges are whole blocks of the kernel's W rows (4, or 3 for three x rows
-    // with bf16 weights: 12 serves both).
+    // Weights under MATVEC_PAR_BYTES stream faster on one core than the hand-off costs (5-8 x rows
+    // count their weights once per row: that much more work per byte); big ones are chunked
+    // dynamically. Ranges are whole blocks of the kernel's W rows (4, or 3 for three x rows with
+    // bf16 weights: 12 serves both).
     const wBytes = n * k * (p.bDtype === 'f32' ? 4 : 2);
+    const work = m > 4 ? wBytes * m : wBytes;
     const align = m === 3 ? 12 : 4;
-    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, align, wBytes >= MATVEC_PAR_BYTES, wBytes >= 8 * MATVEC_PAR_BYTES ? DYNAMIC_STREAM : 0);
+    ctx.pool.run('gemm', 'matvec', [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags], n, align, work >= MATVEC_PAR_BYTES, work >= 8 * MATVEC_PAR_BYTES ? DYNAMIC_STREAM : 0);
     return;
   }
   const args = [a.byteOffset, b.byteOffset, c.byteOffset, m, n, k, flags, p.aStride, p.bStride, p.cStride, batch];
